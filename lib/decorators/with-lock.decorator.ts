@@ -1,0 +1,86 @@
+import { LOCK_SERVICE_REF, WITH_LOCK_MARK } from '../distributed-lock.constants';
+import { MESSAGES } from '../distributed-lock.messages';
+import { LockKeyTemplateError } from '../errors/lock-key-template.error';
+import type { WithLockOptions } from '../interfaces/with-lock-options.interface';
+import { compileKeyTemplate, KeyTemplate } from '../key-template';
+import { validateLockOptions } from '../lock-options';
+import { LockService } from '../lock.service';
+
+type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * Holds a distributed lock while the method runs: taken before it starts, released on every
+ * path. The key comes from the call's arguments: `'order:<userId>'` uses the parameter
+ * `userId`, `<dto.user.id>` a path inside a parameter, `<0>` the first argument; an array of
+ * templates locks every key (all or none); a function `(...args) => key | keys` computes them.
+ * The method then always returns a promise.
+ */
+export function WithLock(template: KeyTemplate, options: WithLockOptions = {}): MethodDecorator {
+  validateWithLockOptions(options);
+  return (target, propertyKey, descriptor) => {
+    const className =
+      typeof target === 'function' ? target.name : (target.constructor?.name ?? 'anonymous');
+    const methodName = String(propertyKey);
+    const where = `${className}.${methodName}`;
+    const original = descriptor.value as unknown;
+    if (typeof original !== 'function') {
+      throw new LockKeyTemplateError(`@WithLock on ${where}: only methods can be locked.`);
+    }
+    const keys = compileKeyTemplate(template, original, { className, methodName });
+    const method = original as AnyMethod;
+
+    const locked = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+      try {
+        const resolved = keys.resolve(args);
+        return serviceFor(this, where).runWithLock(
+          resolved,
+          () => method.apply(this, args),
+          options,
+        );
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    };
+    copyMetadata(original, locked);
+    Object.defineProperty(locked, 'name', { value: method.name });
+    Object.defineProperty(target, WITH_LOCK_MARK, { value: true, configurable: true });
+    descriptor.value = locked as typeof descriptor.value;
+    return descriptor;
+  };
+}
+
+/** Route, pipe, guard and Swagger metadata set on the method before us must survive the wrap. */
+function copyMetadata(from: object, to: object): void {
+  for (const key of Reflect.getOwnMetadataKeys(from)) {
+    Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, from), to);
+  }
+}
+
+function serviceFor(instance: unknown, where: string): LockService {
+  const bound =
+    typeof instance === 'object' || typeof instance === 'function'
+      ? (instance as Record<symbol, LockService | undefined> | null)?.[LOCK_SERVICE_REF]
+      : undefined;
+  if (bound) return bound;
+  const sole = LockService.soleLiveService();
+  if (sole) return sole;
+  throw new Error(MESSAGES.notRegistered(where));
+}
+
+function validateWithLockOptions(options: WithLockOptions): void {
+  validateLockOptions(options);
+  if (
+    options.onLocked !== undefined &&
+    options.onLocked !== 'throw' &&
+    options.onLocked !== 'skip'
+  ) {
+    throw new TypeError(`@WithLock option \`onLocked\` must be 'throw' or 'skip'.`);
+  }
+  if (
+    options.onUnavailable !== undefined &&
+    options.onUnavailable !== 'throw' &&
+    options.onUnavailable !== 'run'
+  ) {
+    throw new TypeError(`@WithLock option \`onUnavailable\` must be 'throw' or 'run'.`);
+  }
+}

@@ -1,0 +1,21 @@
+export const MESSAGES = {
+  notAcquired: 'The resource is locked by another request; try again later.',
+  unavailable: 'The lock store is unavailable; the operation was not run.',
+  lost: (key: string, why: string) => `Lock "${key}" was lost: ${why}`,
+  releaseFailed: (key: string) =>
+    `Releasing lock "${key}" failed; it will expire at the end of its lease.`,
+  redisError: (detail: string) =>
+    `Redis connection error: ${detail}. Locks fail closed until it is back.`,
+  runningUnlocked:
+    'The lock store is unavailable; running the method unlocked because onUnavailable is "run".',
+  inMemoryWarning:
+    'DistributedLockModule: no `redis` option given, using the in-memory store. ' +
+    'Locks are NOT shared between processes.',
+  notRegistered: (where: string) =>
+    `@WithLock on ${where}: no LockService is bound to this instance. ` +
+    'Import DistributedLockModule.forRoot() in the application and let Nest create the class ' +
+    '(as a provider or controller).',
+  ambiguousService: (where: string) =>
+    `@WithLock on ${where}: this instance was not created by a Nest application that imports ` +
+    'DistributedLockModule, and several applications are running, so the lock store is ambiguous.',
+} as const;

@@ -1,0 +1,13 @@
+/**
+ * The reason given to `lock.signal` when a held lock is lost: a renewal found it expired or
+ * owned by someone else, or renewals kept failing until the lease ran out.
+ */
+export class LockLostError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LockLostError';
+  }
+}

@@ -1,0 +1,29 @@
+/** A held lock. */
+export interface Lock {
+  /** The key as the caller gave it (without the module's prefix). */
+  readonly key: string;
+  /** Random 128-bit owner token stored in Redis while this lock is held. */
+  readonly token: string;
+  /** Strictly increasing for each key across every holder and process: pass it to the resource you guard. */
+  readonly fencingToken: number;
+  /** Aborted (with a `LockLostError`) when the lock is lost: a renewal found it expired or owned by another. */
+  readonly signal: AbortSignal;
+  /** Releases the lock. Idempotent: resolves `true` only for the call that released it. */
+  release(): Promise<boolean>;
+  /** Sets the lease to `ttl` ms from now (default: the lock's ttl). Resolves `false` if the lock was lost. */
+  extend(ttl?: number): Promise<boolean>;
+}
+
+/** Several keys held together (all or none), taken in a deadlock-free order. */
+export interface MultiLock {
+  /** The keys as the caller gave them, deduplicated. */
+  readonly keys: readonly string[];
+  /** One lock per key, in the order they were taken. */
+  readonly locks: readonly Lock[];
+  /** Aborted when any of the locks is lost. */
+  readonly signal: AbortSignal;
+  /** Releases every lock. Resolves `true` only when this call released all of them. */
+  release(): Promise<boolean>;
+  /** Extends every lock; `false` if any was lost. */
+  extend(ttl?: number): Promise<boolean>;
+}

@@ -1,0 +1,145 @@
+import { RENEW_AT_LEASE_FRACTION, RENEW_RETRY_MIN_MS } from './distributed-lock.constants';
+import { MESSAGES } from './distributed-lock.messages';
+import { LockLostError } from './errors/lock-lost.error';
+import type { Lock } from './interfaces/lock.interface';
+import type { LockStore } from './stores/lock-store.interface';
+
+/** What a lock reports to the service that made it. */
+export interface LockHandleHooks {
+  /** The lock stopped being held here (released or lost): forget it. */
+  settled(lock: LockHandle): void;
+  lost(lock: LockHandle, error: LockLostError): void;
+}
+
+type LockState = 'held' | 'released' | 'lost';
+
+/** A held lock and its watchdog. */
+export class LockHandle implements Lock {
+  private state: LockState = 'held';
+  private controller: AbortController | undefined;
+  private lostReason: LockLostError | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  /** Local, conservative estimate of when the lease ends: measured from before the request. */
+  private leaseEnd: number;
+
+  constructor(
+    readonly key: string,
+    readonly token: string,
+    readonly fencingToken: number,
+    private readonly storeKey: string,
+    private ttl: number,
+    private readonly autoExtend: boolean,
+    requestedAt: number,
+    private readonly store: LockStore,
+    private readonly hooks: LockHandleHooks,
+  ) {
+    this.leaseEnd = requestedAt + ttl;
+    if (autoExtend) this.scheduleRenewal(ttl * RENEW_AT_LEASE_FRACTION);
+  }
+
+  /** Created on first read: most locks are never asked for their signal. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.lostReason) this.controller.abort(this.lostReason);
+    }
+    return this.controller.signal;
+  }
+
+  get held(): boolean {
+    return this.state === 'held';
+  }
+
+  async release(): Promise<boolean> {
+    if (this.state === 'released') return false;
+    const wasHeld = this.state === 'held';
+    this.state = 'released';
+    this.stopRenewal();
+    if (wasHeld) this.hooks.settled(this);
+    // A lost lock may still be ours in Redis (renewals failed on a flaky link): try anyway.
+    return this.store.release(this.storeKey, this.token);
+  }
+
+  async extend(ttl: number = this.ttl): Promise<boolean> {
+    assertTtl(ttl);
+    if (this.state !== 'held') return false;
+    const requestedAt = Date.now();
+    const extended = await this.store.extend(this.storeKey, this.token, ttl);
+    if (this.state !== 'held') return false;
+    if (!extended) {
+      this.markLost('it expired or another owner holds it');
+      return false;
+    }
+    this.ttl = ttl;
+    this.leaseEnd = requestedAt + ttl;
+    if (this.autoExtend) this.scheduleRenewal(ttl * RENEW_AT_LEASE_FRACTION);
+    return true;
+  }
+
+  /** Stops the watchdog without touching Redis (service shutdown). */
+  abandon(): void {
+    this.stopRenewal();
+    this.state = 'released';
+  }
+
+  private scheduleRenewal(delayMs: number): void {
+    this.stopRenewal();
+    this.renewTimer = setTimeout(() => void this.renew(), delayMs);
+    // The watchdog alone must not keep a process alive.
+    this.renewTimer.unref();
+  }
+
+  private stopRenewal(): void {
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+
+  private async renew(): Promise<void> {
+    this.renewTimer = undefined;
+    if (this.state !== 'held') return;
+    const requestedAt = Date.now();
+    let extended: boolean;
+    try {
+      extended = await this.store.extend(this.storeKey, this.token, this.ttl);
+    } catch (err) {
+      if (this.state !== 'held') return;
+      const left = this.leaseEnd - Date.now();
+      if (left <= 0) {
+        this.markLost(`renewals failed until the lease ended (${describe(err)})`);
+      } else {
+        this.scheduleRenewal(Math.max(RENEW_RETRY_MIN_MS, left / 3));
+      }
+      return;
+    }
+    if (this.state !== 'held') return;
+    if (!extended) {
+      this.markLost('a renewal found it expired or held by another owner');
+      return;
+    }
+    this.leaseEnd = requestedAt + this.ttl;
+    this.scheduleRenewal(this.ttl * RENEW_AT_LEASE_FRACTION);
+  }
+
+  private markLost(why: string): void {
+    if (this.state !== 'held') return;
+    this.state = 'lost';
+    this.stopRenewal();
+    this.lostReason = new LockLostError(this.key, MESSAGES.lost(this.key, why));
+    this.controller?.abort(this.lostReason);
+    this.hooks.settled(this);
+    this.hooks.lost(this, this.lostReason);
+  }
+}
+
+export function assertTtl(ttl: unknown, name = 'ttl'): asserts ttl is number {
+  if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1) {
+    throw new TypeError(
+      `Lock option \`${name}\` must be a positive integer of ms, got ${String(ttl)}.`,
+    );
+  }
+}
+
+function describe(err: unknown): string {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  return cause instanceof Error ? cause.message : String(cause);
+}

@@ -1,0 +1,5 @@
+/** The stock of one SKU as the API returns it. */
+export interface Stock {
+  readonly sku: string;
+  readonly quantity: number;
+}
