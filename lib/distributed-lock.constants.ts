@@ -4,17 +4,22 @@ export const DEFAULT_TTL_MS = 30_000;
 export const DEFAULT_WAIT_TIMEOUT_MS = 10_000;
 export const DEFAULT_AUTO_EXTEND = true;
 
-/** Polling back-off while waiting for a held lock: starts small, doubles, capped, jittered. */
-export const RETRY_MIN_DELAY_MS = 4;
-export const RETRY_MAX_DELAY_MS = 100;
+export const DEFAULT_RECHECK_INTERVAL_MS = 1_000;
+export const DEFAULT_REENTRANT = true;
+/**
+ * A waiter keeps its place in line this many re-check intervals after it last looked; a waiter
+ * that died is dropped from the line after that.
+ */
+export const WAITER_LEASE_RECHECKS = 3;
 
 /** Renew a held lock after this share of its lease has passed (Redisson renews at a third). */
 export const RENEW_AT_LEASE_FRACTION = 1 / 3;
 /** Smallest pause between two failed renewal attempts. */
 export const RENEW_RETRY_MIN_MS = 20;
 
-/** Suffix of the per-key fencing counter; it shares the lock's hash tag, so one slot. */
-export const FENCING_KEY_SUFFIX = ':fence';
+/** Key namespaces inside the prefix, so a lock and a semaphore of one name never collide. */
+export const LOCK_NAMESPACE = '';
+export const SEMAPHORE_NAMESPACE = 'sem:';
 
 export const LOCK_SERVICE_REF = Symbol.for('nestjs-distributed-lock:service');
 export const WITH_LOCK_MARK = Symbol.for('nestjs-distributed-lock:with-lock');

@@ -8,6 +8,11 @@ export const MESSAGES = {
     `Redis connection error: ${detail}. Locks fail closed until it is back.`,
   runningUnlocked:
     'The lock store is unavailable; running the method unlocked because onUnavailable is "run".',
+  subscriberError: (detail: string) =>
+    `Redis wake-up connection error: ${detail}. Waiters fall back to re-checking on their interval.`,
+  upgrade: (key: string) =>
+    `Cannot take the write lock on "${key}": this call chain holds its read lock, and waiting ` +
+    'for the write lock would wait for itself. Release the read lock first.',
   inMemoryWarning:
     'DistributedLockModule: no `redis` option given, using the in-memory store. ' +
     'Locks are NOT shared between processes.',

@@ -1,12 +1,14 @@
 export { DistributedLockModule } from './distributed-lock.module';
 export { LockService } from './lock.service';
-export { WithLock } from './decorators/with-lock.decorator';
+export { WithLock, WithSemaphore } from './decorators/with-lock.decorator';
+export { Semaphore } from './semaphore';
+export type { PermitOptions } from './semaphore';
 export type { KeyTemplate } from './key-template';
 export * from './errors';
 export type {
   DistributedLockModuleOptions,
   RedisClientLike,
 } from './interfaces/distributed-lock-module-options.interface';
-export type { LockOptions } from './interfaces/lock-options.interface';
+export type { LockMode, LockOptions } from './interfaces/lock-options.interface';
 export type { WithLockOptions } from './interfaces/with-lock-options.interface';
 export type { Lock, MultiLock } from './interfaces/lock.interface';

@@ -2,6 +2,7 @@ import { RENEW_AT_LEASE_FRACTION, RENEW_RETRY_MIN_MS } from './distributed-lock.
 import { MESSAGES } from './distributed-lock.messages';
 import { LockLostError } from './errors/lock-lost.error';
 import type { Lock } from './interfaces/lock.interface';
+import type { LockResource } from './stores/lock-resource';
 import type { LockStore } from './stores/lock-store.interface';
 
 /** What a lock reports to the service that made it. */
@@ -13,9 +14,14 @@ export interface LockHandleHooks {
 
 type LockState = 'held' | 'released' | 'lost';
 
-/** A held lock and its watchdog. */
+/**
+ * A held lock, its watchdog, and its hold count: the same call chain may take it again
+ * (reentrancy); the store is released when the last hold is.
+ */
 export class LockHandle implements Lock {
   private state: LockState = 'held';
+  private holds = 1;
+  private ownHoldReleased = false;
   private controller: AbortController | undefined;
   private lostReason: LockLostError | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
@@ -23,10 +29,9 @@ export class LockHandle implements Lock {
   private leaseEnd: number;
 
   constructor(
-    readonly key: string,
+    readonly resource: LockResource,
     readonly token: string,
     readonly fencingToken: number,
-    private readonly storeKey: string,
     private ttl: number,
     private readonly autoExtend: boolean,
     requestedAt: number,
@@ -35,6 +40,10 @@ export class LockHandle implements Lock {
   ) {
     this.leaseEnd = requestedAt + ttl;
     if (autoExtend) this.scheduleRenewal(ttl * RENEW_AT_LEASE_FRACTION);
+  }
+
+  get key(): string {
+    return this.resource.key;
   }
 
   /** Created on first read: most locks are never asked for their signal. */
@@ -50,21 +59,18 @@ export class LockHandle implements Lock {
     return this.state === 'held';
   }
 
-  async release(): Promise<boolean> {
-    if (this.state === 'released') return false;
-    const wasHeld = this.state === 'held';
-    this.state = 'released';
-    this.stopRenewal();
-    if (wasHeld) this.hooks.settled(this);
-    // A lost lock may still be ours in Redis (renewals failed on a flaky link): try anyway.
-    return this.store.release(this.storeKey, this.token);
+  /** Releases the hold this object stands for. */
+  release(): Promise<boolean> {
+    if (this.ownHoldReleased) return Promise.resolve(false);
+    this.ownHoldReleased = true;
+    return this.dropHold();
   }
 
   async extend(ttl: number = this.ttl): Promise<boolean> {
     assertTtl(ttl);
     if (this.state !== 'held') return false;
     const requestedAt = Date.now();
-    const extended = await this.store.extend(this.storeKey, this.token, ttl);
+    const extended = await this.store.extend(this.resource, this.token, ttl);
     if (this.state !== 'held') return false;
     if (!extended) {
       this.markLost('it expired or another owner holds it');
@@ -76,7 +82,25 @@ export class LockHandle implements Lock {
     return true;
   }
 
-  /** Stops the watchdog without touching Redis (service shutdown). */
+  /** Another hold by the same call chain; released on its own, the store only after the last. */
+  reenter(): Lock {
+    this.holds++;
+    return new ReentrantHold(this);
+  }
+
+  /** @internal */
+  async dropHold(): Promise<boolean> {
+    if (this.state === 'released') return false;
+    if (--this.holds > 0 && this.state === 'held') return true;
+    const wasHeld = this.state === 'held';
+    this.state = 'released';
+    this.stopRenewal();
+    if (wasHeld) this.hooks.settled(this);
+    // A lost lock may still be ours in Redis (renewals failed on a flaky link): try anyway.
+    return this.store.release(this.resource, this.token);
+  }
+
+  /** Stops the watchdog without touching the store (service shutdown). */
   abandon(): void {
     this.stopRenewal();
     this.state = 'released';
@@ -100,12 +124,12 @@ export class LockHandle implements Lock {
     const requestedAt = Date.now();
     let extended: boolean;
     try {
-      extended = await this.store.extend(this.storeKey, this.token, this.ttl);
+      extended = await this.store.extend(this.resource, this.token, this.ttl);
     } catch (err) {
       if (this.state !== 'held') return;
       const left = this.leaseEnd - Date.now();
       if (left <= 0) {
-        this.markLost(`renewals failed until the lease ended (${describe(err)})`);
+        this.markLost(`renewals failed until the lease ended (${describeError(err)})`);
       } else {
         this.scheduleRenewal(Math.max(RENEW_RETRY_MIN_MS, left / 3));
       }
@@ -131,6 +155,36 @@ export class LockHandle implements Lock {
   }
 }
 
+/** What a reentrant acquisition returns: the same lock, with a hold of its own to release. */
+class ReentrantHold implements Lock {
+  private released = false;
+
+  constructor(private readonly lock: LockHandle) {}
+
+  get key(): string {
+    return this.lock.key;
+  }
+  get token(): string {
+    return this.lock.token;
+  }
+  get fencingToken(): number {
+    return this.lock.fencingToken;
+  }
+  get signal(): AbortSignal {
+    return this.lock.signal;
+  }
+
+  release(): Promise<boolean> {
+    if (this.released) return Promise.resolve(false);
+    this.released = true;
+    return this.lock.dropHold();
+  }
+
+  extend(ttl?: number): Promise<boolean> {
+    return this.lock.extend(ttl);
+  }
+}
+
 export function assertTtl(ttl: unknown, name = 'ttl'): asserts ttl is number {
   if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1) {
     throw new TypeError(
@@ -139,7 +193,7 @@ export function assertTtl(ttl: unknown, name = 'ttl'): asserts ttl is number {
   }
 }
 
-function describe(err: unknown): string {
+export function describeError(err: unknown): string {
   const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
   return cause instanceof Error ? cause.message : String(cause);
 }

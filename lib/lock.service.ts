@@ -7,9 +7,10 @@ import {
   Optional,
 } from '@nestjs/common';
 import {
+  LOCK_NAMESPACE,
   LOGGER_CONTEXT,
-  RETRY_MAX_DELAY_MS,
-  RETRY_MIN_DELAY_MS,
+  SEMAPHORE_NAMESPACE,
+  WAITER_LEASE_RECHECKS,
 } from './distributed-lock.constants';
 import { MODULE_OPTIONS_TOKEN } from './distributed-lock.module-definition';
 import { MESSAGES } from './distributed-lock.messages';
@@ -20,7 +21,8 @@ import type { DistributedLockModuleOptions } from './interfaces/distributed-lock
 import type { LockOptions } from './interfaces/lock-options.interface';
 import type { Lock, MultiLock } from './interfaces/lock.interface';
 import type { WithLockOptions } from './interfaces/with-lock-options.interface';
-import { LockHandle, LockHandleHooks } from './lock-handle';
+import { LockContext } from './lock-context';
+import { describeError, LockHandle, LockHandleHooks } from './lock-handle';
 import {
   ResolvedLockOptions,
   ResolvedModuleOptions,
@@ -29,19 +31,24 @@ import {
 } from './lock-options';
 import { newLockToken } from './lock-token';
 import { MultiLockHandle } from './multi-lock-handle';
-import { sleep } from './sleep';
+import { Semaphore } from './semaphore';
 import { createLockStore } from './stores/create-lock-store';
+import { HoldMode, LockResource, lockResource } from './stores/lock-resource';
 import type { LockStore } from './stores/lock-store.interface';
 
 /** Services of the running Nest applications, for `@WithLock` on instances Nest did not bind. */
 const liveServices = new Set<LockService>();
 
-/** Takes, renews and releases distributed locks. */
+type Held = Lock | MultiLock;
+
+/** Takes, renews and releases distributed locks, read-write locks and semaphores. */
 @Injectable()
 export class LockService implements OnModuleInit, OnApplicationShutdown {
   private readonly options: ResolvedModuleOptions;
   private readonly store: LockStore;
   private readonly held = new Set<LockHandle>();
+  private readonly context = new LockContext();
+  private readonly waiterLease: number;
   private readonly logger = new Logger(LOGGER_CONTEXT);
   private readonly hooks: LockHandleHooks = {
     settled: (lock) => this.held.delete(lock),
@@ -52,6 +59,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     @Optional() @Inject(MODULE_OPTIONS_TOKEN) options: DistributedLockModuleOptions = {},
   ) {
     this.options = resolveModuleOptions(options ?? {});
+    this.waiterLease = this.options.recheckInterval * WAITER_LEASE_RECHECKS;
     this.store = createLockStore(options?.redis);
     if (!this.store.distributed) this.logger.warn(MESSAGES.inMemoryWarning);
   }
@@ -62,7 +70,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
    */
   acquire(key: string, options?: LockOptions): Promise<Lock>;
   acquire(keys: readonly string[], options?: LockOptions): Promise<MultiLock>;
-  async acquire(key: string | readonly string[], options?: LockOptions): Promise<Lock | MultiLock> {
+  async acquire(key: string | readonly string[], options?: LockOptions): Promise<Held> {
     const keys = normalizeKeys(key, 'acquire');
     const opts = resolveLockOptions(this.options, options);
     const started = Date.now();
@@ -80,7 +88,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   async tryAcquire(
     key: string | readonly string[],
     options?: Omit<LockOptions, 'waitTimeout'>,
-  ): Promise<Lock | MultiLock | null> {
+  ): Promise<Held | null> {
     const keys = normalizeKeys(key, 'tryAcquire');
     const opts = resolveLockOptions(this.options, { ...options, waitTimeout: 0 });
     return this.take(key, keys, opts, Date.now());
@@ -104,17 +112,32 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     if (typeof fn !== 'function') {
       throw new TypeError('LockService.using: the second argument must be a function.');
     }
-    const lock = await (this.acquire as (k: typeof key, o?: LockOptions) => Promise<Lock>)(
-      key,
-      options,
-    );
-    return this.runHolding(lock, () => (fn as (lock: Lock) => T | Promise<T>)(lock));
+    const keys = normalizeKeys(key, 'using');
+    const opts = resolveLockOptions(this.options, options);
+    const started = Date.now();
+    const lock = await this.take(key, keys, opts, started + opts.waitTimeout);
+    if (!lock) throw new LockNotAcquiredError(key, Date.now() - started);
+    return this.runHolding(lock, () => (fn as (lock: Held) => T | Promise<T>)(lock));
   }
 
-  /** Whether someone holds the lock on `key` right now. */
+  /** Whether someone holds the lock on `key` right now (in any mode). */
   async isLocked(key: string): Promise<boolean> {
     normalizeKeys(key, 'isLocked');
-    return this.store.isLocked(this.storeKey(key));
+    return this.store.isLocked(this.resource(key, 'x'));
+  }
+
+  /**
+   * A semaphore: at most `permits` holders of `key` at once, across every process. A holder
+   * that dies gives its permit back when its lease ends.
+   */
+  semaphore(key: string, permits: number): Semaphore {
+    normalizeKeys(key, 'semaphore');
+    if (!Number.isInteger(permits) || permits < 1) {
+      throw new TypeError(
+        `LockService.semaphore: permits must be a positive integer, got ${String(permits)}.`,
+      );
+    }
+    return new Semaphore(key, permits, this);
   }
 
   /** How many locks this service holds now (for leak checks and health endpoints). */
@@ -127,18 +150,23 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     keys: readonly string[],
     fn: () => T | Promise<T>,
     options: WithLockOptions,
+    permits = 0,
   ): Promise<T | undefined> {
     const skip = options.onLocked === 'skip';
     const opts = resolveLockOptions(this.options, {
       ttl: options.ttl,
       autoExtend: options.autoExtend,
+      mode: options.mode,
       waitTimeout: options.waitTimeout ?? (skip ? 0 : undefined),
     });
     const started = Date.now();
     const key = keys.length === 1 ? keys[0] : keys;
-    let lock: Lock | MultiLock | null;
+    let lock: Held | null;
     try {
-      lock = await this.take(key, keys, opts, started + opts.waitTimeout);
+      lock =
+        permits > 0
+          ? await this.takePermit(keys[0], permits, opts, started + opts.waitTimeout)
+          : await this.take(key, keys, opts, started + opts.waitTimeout);
     } catch (err) {
       if (err instanceof LockStoreUnavailableError && options.onUnavailable === 'run') {
         this.logger.warn(MESSAGES.runningUnlocked);
@@ -151,6 +179,34 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
       throw new LockNotAcquiredError(key, Date.now() - started);
     }
     return this.runHolding(lock, fn);
+  }
+
+  /** @internal One permit of a semaphore; used by `Semaphore`. */
+  takePermit(
+    key: string,
+    permits: number,
+    opts: ResolvedLockOptions,
+    deadline: number,
+  ): Promise<Lock | null> {
+    return this.takeOne(this.resource(key, 's', permits), opts, deadline);
+  }
+
+  /** @internal */
+  resolveOptions(options: LockOptions | undefined): ResolvedLockOptions {
+    return resolveLockOptions(this.options, options);
+  }
+
+  /** @internal Runs `fn` holding `lock` (inside its reentrancy scope) and always releases it. */
+  async runHolding<T>(lock: Held, fn: () => T | Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await this.inScope(lock, fn);
+    } catch (err) {
+      await this.releaseQuietly(lock);
+      throw err;
+    }
+    await this.releaseQuietly(lock);
+    return result;
   }
 
   onModuleInit(): void {
@@ -172,20 +228,16 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     return liveServices.values().next().value;
   }
 
-  private async runHolding<T>(lock: Lock | MultiLock, fn: () => T | Promise<T>): Promise<T> {
-    let result: T;
-    try {
-      result = await fn();
-    } catch (err) {
-      await this.releaseQuietly(lock);
-      throw err;
-    }
-    await this.releaseQuietly(lock);
-    return result;
+  private inScope<T>(lock: Held, fn: () => T | Promise<T>): T | Promise<T> {
+    if (!this.options.reentrant) return fn();
+    const handles = ('locks' in lock ? lock.locks : [lock]).filter(
+      (l): l is LockHandle => l instanceof LockHandle && l.resource.mode !== 's',
+    );
+    return handles.length > 0 ? this.context.run(handles, fn) : fn();
   }
 
   /** A failed release must not hide the work's outcome; the lease ends it anyway. */
-  private async releaseQuietly(lock: Lock | MultiLock): Promise<void> {
+  private async releaseQuietly(lock: Held): Promise<void> {
     try {
       await lock.release();
     } catch (err) {
@@ -199,62 +251,82 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     keys: readonly string[],
     opts: ResolvedLockOptions,
     deadline: number,
-  ): Promise<Lock | MultiLock | null> {
+  ): Promise<Held | null> {
+    const mode: HoldMode = opts.mode === 'read' ? 'r' : 'x';
     return typeof key === 'string'
-      ? this.takeOne(key, opts, deadline)
-      : this.takeAll(keys, opts, deadline);
+      ? this.takeOne(this.resource(key, mode), opts, deadline)
+      : this.takeAll(keys, mode, opts, deadline);
   }
 
   private async takeOne(
-    key: string,
+    resource: LockResource,
     opts: ResolvedLockOptions,
     deadline: number,
-  ): Promise<LockHandle | null> {
-    const storeKey = this.storeKey(key);
-    const token = newLockToken();
-    let delay = RETRY_MIN_DELAY_MS;
-    for (;;) {
-      opts.signal?.throwIfAborted();
-      const requestedAt = Date.now();
-      const fencingToken = await this.store.tryAcquire(storeKey, token, opts.ttl);
-      if (fencingToken !== null) {
-        const lock = new LockHandle(
-          key,
-          token,
-          fencingToken,
-          storeKey,
-          opts.ttl,
-          opts.autoExtend,
-          requestedAt,
-          this.store,
-          this.hooks,
-        );
-        this.held.add(lock);
-        if (opts.signal?.aborted) {
-          await this.releaseQuietly(lock);
-          opts.signal.throwIfAborted();
+  ): Promise<Lock | null> {
+    if (this.options.reentrant && resource.mode !== 's') {
+      const mine = this.context.find(resource.id);
+      if (mine?.held) {
+        if (mine.resource.mode === 'r' && resource.mode === 'x') {
+          throw new Error(MESSAGES.upgrade(resource.key));
         }
-        return lock;
+        return mine.reenter();
       }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) return null;
-      // Full jitter keeps waiters on one key from retrying in lockstep.
-      await sleep(Math.min(remaining, delay / 2 + Math.random() * (delay / 2)), opts.signal);
-      delay = Math.min(delay * 2, RETRY_MAX_DELAY_MS);
     }
+    const token = newLockToken();
+    const waiter = deadline > Date.now() ? this.store.addWaiter(resource, token) : undefined;
+    const waiterLease = waiter ? this.waiterLease : 0;
+    let queued = false;
+    let lock: LockHandle | undefined;
+    try {
+      for (;;) {
+        opts.signal?.throwIfAborted();
+        const requestedAt = Date.now();
+        const result = await this.store.acquire(resource, token, opts.ttl, waiterLease);
+        if (typeof result === 'number') {
+          lock = new LockHandle(
+            resource,
+            token,
+            result,
+            opts.ttl,
+            opts.autoExtend,
+            requestedAt,
+            this.store,
+            this.hooks,
+          );
+          this.held.add(lock);
+          break;
+        }
+        queued = waiter !== undefined;
+        const remaining = deadline - Date.now();
+        if (!waiter || remaining <= 0) return null;
+        // A release between our attempt and our subscription would go unheard: look again.
+        if (await this.store.listen(waiter)) continue;
+        const hint = result.retryInMs >= 0 ? result.retryInMs + 1 : Infinity;
+        await waiter.wait(Math.min(remaining, this.options.recheckInterval, hint), opts.signal);
+      }
+    } finally {
+      if (waiter) this.store.removeWaiter(waiter);
+      if (queued && !lock) await this.leaveQuietly(resource, token);
+    }
+    if (opts.signal?.aborted && lock) {
+      await this.releaseQuietly(lock);
+      opts.signal.throwIfAborted();
+    }
+    return lock;
   }
 
   /** All keys or none, always taken in sorted order so that two callers cannot deadlock. */
   private async takeAll(
     keys: readonly string[],
+    mode: HoldMode,
     opts: ResolvedLockOptions,
     deadline: number,
   ): Promise<MultiLockHandle | null> {
     const ordered = [...keys].sort();
-    const locks: LockHandle[] = [];
+    const locks: Lock[] = [];
     try {
       for (const key of ordered) {
-        const lock = await this.takeOne(key, opts, deadline);
+        const lock = await this.takeOne(this.resource(key, mode), opts, deadline);
         if (!lock) {
           await Promise.all(locks.map((held) => this.releaseQuietly(held)));
           return null;
@@ -268,9 +340,17 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     return new MultiLockHandle(keys, locks);
   }
 
-  private storeKey(key: string): string {
-    // The braces make the whole key the Redis Cluster hash tag, shared by its companion keys.
-    return `${this.options.keyPrefix}{${key}}`;
+  private async leaveQuietly(resource: LockResource, token: string): Promise<void> {
+    try {
+      await this.store.leave(resource, token);
+    } catch {
+      // The waiter's place expires with its lease.
+    }
+  }
+
+  private resource(key: string, mode: HoldMode, permits = 0): LockResource {
+    const namespace = mode === 's' ? SEMAPHORE_NAMESPACE : LOCK_NAMESPACE;
+    return lockResource(this.options.keyPrefix, namespace, key, mode, permits);
   }
 }
 
@@ -291,9 +371,4 @@ function normalizeKeys(key: unknown, method: string): readonly string[] {
   throw new TypeError(
     `LockService.${method}: the key must be a non-empty string or an array of them, got ${typeof key}.`,
   );
-}
-
-function describeError(err: unknown): string {
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-  return cause instanceof Error ? cause.message : String(cause);
 }

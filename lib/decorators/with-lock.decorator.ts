@@ -13,10 +13,38 @@ type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
  * path. The key comes from the call's arguments: `'order:<userId>'` uses the parameter
  * `userId`, `<dto.user.id>` a path inside a parameter, `<0>` the first argument; an array of
  * templates locks every key (all or none); a function `(...args) => key | keys` computes them.
- * The method then always returns a promise.
+ * `{ mode: 'read' | 'write' }` makes it a read-write lock. The method then returns a promise.
  */
 export function WithLock(template: KeyTemplate, options: WithLockOptions = {}): MethodDecorator {
-  validateWithLockOptions(options);
+  validateWithLockOptions(options, '@WithLock');
+  return lockedMethod('@WithLock', template, options, 0);
+}
+
+/**
+ * Holds one of `permits` permits of a semaphore while the method runs: at most `permits`
+ * calls on the same key run at once across every process. Same templates and options as
+ * `@WithLock` (without `mode`).
+ */
+export function WithSemaphore(
+  template: string | ((...args: never[]) => string),
+  permits: number,
+  options: Omit<WithLockOptions, 'mode'> = {},
+): MethodDecorator {
+  if (!Number.isInteger(permits) || permits < 1) {
+    throw new TypeError(
+      `@WithSemaphore: permits must be a positive integer, got ${String(permits)}.`,
+    );
+  }
+  validateWithLockOptions(options, '@WithSemaphore');
+  return lockedMethod('@WithSemaphore', template, options, permits);
+}
+
+function lockedMethod(
+  decorator: string,
+  template: KeyTemplate,
+  options: WithLockOptions,
+  permits: number,
+): MethodDecorator {
   return (target, propertyKey, descriptor) => {
     const className =
       typeof target === 'function' ? target.name : (target.constructor?.name ?? 'anonymous');
@@ -24,7 +52,7 @@ export function WithLock(template: KeyTemplate, options: WithLockOptions = {}): 
     const where = `${className}.${methodName}`;
     const original = descriptor.value as unknown;
     if (typeof original !== 'function') {
-      throw new LockKeyTemplateError(`@WithLock on ${where}: only methods can be locked.`);
+      throw new LockKeyTemplateError(`${decorator} on ${where}: only methods can be locked.`);
     }
     const keys = compileKeyTemplate(template, original, { className, methodName });
     const method = original as AnyMethod;
@@ -32,10 +60,14 @@ export function WithLock(template: KeyTemplate, options: WithLockOptions = {}): 
     const locked = function (this: unknown, ...args: unknown[]): Promise<unknown> {
       try {
         const resolved = keys.resolve(args);
+        if (permits > 0 && resolved.length !== 1) {
+          throw new LockKeyTemplateError(`${decorator} on ${where}: a semaphore takes one key.`);
+        }
         return serviceFor(this, where).runWithLock(
           resolved,
           () => method.apply(this, args),
           options,
+          permits,
         );
       } catch (err) {
         return Promise.reject(err);
@@ -67,20 +99,20 @@ function serviceFor(instance: unknown, where: string): LockService {
   throw new Error(MESSAGES.notRegistered(where));
 }
 
-function validateWithLockOptions(options: WithLockOptions): void {
+function validateWithLockOptions(options: WithLockOptions, decorator: string): void {
   validateLockOptions(options);
   if (
     options.onLocked !== undefined &&
     options.onLocked !== 'throw' &&
     options.onLocked !== 'skip'
   ) {
-    throw new TypeError(`@WithLock option \`onLocked\` must be 'throw' or 'skip'.`);
+    throw new TypeError(`${decorator} option \`onLocked\` must be 'throw' or 'skip'.`);
   }
   if (
     options.onUnavailable !== undefined &&
     options.onUnavailable !== 'throw' &&
     options.onUnavailable !== 'run'
   ) {
-    throw new TypeError(`@WithLock option \`onUnavailable\` must be 'throw' or 'run'.`);
+    throw new TypeError(`${decorator} option \`onUnavailable\` must be 'throw' or 'run'.`);
   }
 }

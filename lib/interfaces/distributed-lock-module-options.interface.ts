@@ -1,13 +1,27 @@
 import type { RedisOptions } from 'ioredis';
 
-/** The subset of an ioredis client (standalone or cluster) that the Redis store uses. */
-export interface RedisClientLike {
+/** The subset of an ioredis connection that the Redis store uses. */
+export interface RedisConnectionLike {
   readonly status: string;
-  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  exists(...keys: string[]): Promise<number>;
   quit(): Promise<unknown>;
   disconnect(): void;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+/** The subset of an ioredis client (standalone or cluster) that the Redis store uses. */
+export interface RedisClientLike extends RedisConnectionLike {
+  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** A new connection with the same settings: the store subscribes to wake-ups on it. */
+  duplicate(): RedisSubscriberLike;
+}
+
+/** The subset of an ioredis connection used for wake-up messages. */
+export interface RedisSubscriberLike extends RedisConnectionLike {
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
 }
 
 export interface DistributedLockModuleOptions {
@@ -24,4 +38,14 @@ export interface DistributedLockModuleOptions {
   waitTimeout?: number;
   /** Renew held locks before their lease ends (watchdog, at a third of the lease). Default: true. */
   autoExtend?: boolean;
+  /**
+   * A waiter is woken by the release it waits for; it also looks again after this many ms in
+   * case a wake-up was lost or a holder died. Default: 1000.
+   */
+  recheckInterval?: number;
+  /**
+   * The same async call chain taking a lock it already holds (inside `using` or `@WithLock`)
+   * gets it again instead of waiting for itself. Default: true.
+   */
+  reentrant?: boolean;
 }

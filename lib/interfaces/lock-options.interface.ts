@@ -1,3 +1,6 @@
+/** How a lock shares its key: `'exclusive'` (one holder), or a read-write lock's `'read'` / `'write'`. */
+export type LockMode = 'exclusive' | 'read' | 'write';
+
 /** Options of one acquisition; each falls back to the module's setting. */
 export interface LockOptions {
   /** Lease in ms: how long the lock lives in Redis unless renewed. Default: the module's `ttl` (30000). */
@@ -6,6 +9,12 @@ export interface LockOptions {
   waitTimeout?: number;
   /** Renew the lease while the lock is held (watchdog). Default: the module's `autoExtend` (true). */
   autoExtend?: boolean;
+  /**
+   * `'exclusive'` (default): one holder. `'read'`: any number of readers together, no writer.
+   * `'write'`: one writer, no reader; the same as `'exclusive'`, and waiting writers are never
+   * starved by new readers.
+   */
+  mode?: LockMode;
   /** Gives up waiting when aborted; the acquisition then rejects with the signal's reason. */
   signal?: AbortSignal;
 }

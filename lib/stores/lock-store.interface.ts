@@ -1,17 +1,46 @@
+import type { LockResource } from './lock-resource';
+import type { Waiter } from './waiter';
+
+/** An attempt that did not get the resource. */
+export interface AcquireMiss {
+  /** When this caller is next in line: ms until the blocking lease ends; otherwise -1. */
+  readonly retryInMs: number;
+}
+
 /**
- * One backend of the lock engine. Every method is one atomic step (one round trip on Redis).
- * `key` is the full store key (prefix and hash tag included). Methods reject with a
- * `LockStoreUnavailableError` when the store cannot be reached or fails.
+ * One backend of the lock engine. Every method that touches the store is one atomic step (one
+ * round trip on Redis). Methods reject with a `LockStoreUnavailableError` when the store cannot
+ * be reached or fails.
  */
 export interface LockStore {
-  /** Takes the lock if free. Resolves the new fencing token, or `null` when it is held. */
-  tryAcquire(key: string, token: string, ttlMs: number): Promise<number | null>;
-  /** Deletes the lock if `token` owns it. */
-  release(key: string, token: string): Promise<boolean>;
-  /** Resets the lease to `ttlMs` if `token` owns it. */
-  extend(key: string, token: string, ttlMs: number): Promise<boolean>;
-  isLocked(key: string): Promise<boolean>;
-  /** Frees what the store owns (its connection, its timers). */
+  /**
+   * Takes the resource if it is free and it is this caller's turn. Otherwise, when
+   * `waiterLeaseMs` > 0, queues the caller (or renews its place) for that long.
+   * Resolves the new fencing token, or a miss.
+   */
+  acquire(
+    resource: LockResource,
+    token: string,
+    ttlMs: number,
+    waiterLeaseMs: number,
+  ): Promise<number | AcquireMiss>;
+  /** Releases `token`'s hold and wakes the next in line. */
+  release(resource: LockResource, token: string): Promise<boolean>;
+  /** Resets the lease of `token`'s hold to `ttlMs`. */
+  extend(resource: LockResource, token: string, ttlMs: number): Promise<boolean>;
+  /** Removes a waiter that gave up from the line (waking the next if it was first). */
+  leave(resource: LockResource, token: string): Promise<void>;
+  isLocked(resource: LockResource): Promise<boolean>;
+  /** Registers a waiter so that wake-ups for its token reach it. Synchronous and local. */
+  addWaiter(resource: LockResource, token: string): Waiter;
+  /**
+   * Makes sure wake-ups for the waiter's resource are being received. Resolves `true` when
+   * that started now (so the caller must check again before sleeping), `false` when it was
+   * already the case or is not possible (the caller then relies on its re-check interval).
+   */
+  listen(waiter: Waiter): Promise<boolean>;
+  removeWaiter(waiter: Waiter): void;
+  /** Frees what the store owns (connections, timers). */
   close(): Promise<void>;
   /** Whether the store shares locks between processes. */
   readonly distributed: boolean;

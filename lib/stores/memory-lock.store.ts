@@ -1,61 +1,222 @@
-import type { LockStore } from './lock-store.interface';
+import type { LockResource } from './lock-resource';
+import type { AcquireMiss, LockStore } from './lock-store.interface';
+import { Waiter } from './waiter';
 
-interface MemoryEntry {
+interface Hold {
   token: string;
+  ends: number;
   timer: NodeJS.Timeout;
 }
 
+interface QueueEntry {
+  seq: number;
+  writer: boolean;
+  leaseEnd: number;
+}
+
+interface ResourceState {
+  exclusive: Hold | undefined;
+  shared: Map<string, Hold>;
+  /** Insertion order is arrival order. */
+  queue: Map<string, QueueEntry>;
+  seq: number;
+}
+
+const NO_TURN: AcquireMiss = { retryInMs: -1 };
+
 /**
- * The same semantics as the Redis store (owner tokens, leases, fencing, owner-checked release
- * and extend) inside one process. Each instance is its own namespace.
+ * The Redis store's semantics (owner tokens, leases, fencing, fair queue, read and shared
+ * holds, wake-ups) inside one process. Each instance is its own namespace; a resource's state
+ * is dropped as soon as nobody holds or waits for it.
  */
 export class MemoryLockStore implements LockStore {
   readonly distributed = false;
-  private readonly entries = new Map<string, MemoryEntry>();
+  private readonly resources = new Map<string, ResourceState>();
+  private readonly waiters = new Map<string, Waiter>();
   // One counter for all keys: strictly increasing per key too, and no entry outlives its lock.
   private lastFencingToken = 0;
 
-  async tryAcquire(key: string, token: string, ttlMs: number): Promise<number | null> {
-    if (this.entries.has(key)) return null;
-    this.entries.set(key, { token, timer: this.expireLater(key, token, ttlMs) });
-    return ++this.lastFencingToken;
+  async acquire(
+    resource: LockResource,
+    token: string,
+    ttlMs: number,
+    waiterLeaseMs: number,
+  ): Promise<number | AcquireMiss> {
+    const now = Date.now();
+    const state = this.stateFor(resource.id);
+    this.pruneWaiters(state, now);
+    const { mode, limit } = resource;
+    let free = state.exclusive === undefined;
+    if (free)
+      free = mode === 'x' ? state.shared.size === 0 : limit === 0 || state.shared.size < limit;
+
+    const mine = state.queue.get(token);
+    let head = firstKey(state.queue);
+    let turn: boolean;
+    if (mode === 'r') {
+      const writer = firstWriter(state.queue);
+      turn = writer === undefined || (mine !== undefined && mine.seq < writer.seq);
+    } else {
+      turn = head === undefined || head === token;
+    }
+
+    if (free && turn) {
+      const hold: Hold = {
+        token,
+        ends: now + ttlMs,
+        timer: this.expireLater(resource, token, ttlMs),
+      };
+      if (mode === 'x') state.exclusive = hold;
+      else state.shared.set(token, hold);
+      if (mine) {
+        state.queue.delete(token);
+        head = firstKey(state.queue);
+      }
+      if (head !== undefined && mode !== 'x') {
+        const room = mode === 'r' ? !state.queue.get(head)?.writer : state.shared.size < limit;
+        if (room) this.wake(head);
+      }
+      return ++this.lastFencingToken;
+    }
+
+    if (waiterLeaseMs > 0) {
+      if (mine) mine.leaseEnd = now + waiterLeaseMs;
+      else {
+        state.queue.set(token, {
+          seq: ++state.seq,
+          writer: mode === 'x',
+          leaseEnd: now + waiterLeaseMs,
+        });
+        head ??= token;
+      }
+    }
+    if (free && head !== undefined && head !== token) this.wake(head);
+    this.dropIfIdle(resource.id, state);
+    if (head !== token) return NO_TURN;
+    const blocking = state.exclusive ?? earliest(state.shared);
+    return { retryInMs: blocking ? blocking.ends - now : -1 };
   }
 
-  async release(key: string, token: string): Promise<boolean> {
-    const entry = this.entries.get(key);
-    if (entry?.token !== token) return false;
-    clearTimeout(entry.timer);
-    this.entries.delete(key);
+  async release(resource: LockResource, token: string): Promise<boolean> {
+    const state = this.resources.get(resource.id);
+    if (!state) return false;
+    const hold = resource.mode === 'x' ? state.exclusive : state.shared.get(token);
+    if (hold?.token !== token) return false;
+    this.drop(resource, state, hold);
     return true;
   }
 
-  async extend(key: string, token: string, ttlMs: number): Promise<boolean> {
-    const entry = this.entries.get(key);
-    if (entry?.token !== token) return false;
-    clearTimeout(entry.timer);
-    entry.timer = this.expireLater(key, token, ttlMs);
+  async extend(resource: LockResource, token: string, ttlMs: number): Promise<boolean> {
+    const state = this.resources.get(resource.id);
+    const hold = resource.mode === 'x' ? state?.exclusive : state?.shared.get(token);
+    if (hold?.token !== token) return false;
+    clearTimeout(hold.timer);
+    hold.ends = Date.now() + ttlMs;
+    hold.timer = this.expireLater(resource, token, ttlMs);
     return true;
   }
 
-  async isLocked(key: string): Promise<boolean> {
-    return this.entries.has(key);
+  async leave(resource: LockResource, token: string): Promise<void> {
+    const state = this.resources.get(resource.id);
+    if (!state?.queue.has(token)) return;
+    const wasHead = firstKey(state.queue) === token;
+    state.queue.delete(token);
+    const next = firstKey(state.queue);
+    if (wasHead && next !== undefined) this.wake(next);
+    this.dropIfIdle(resource.id, state);
+  }
+
+  async isLocked(resource: LockResource): Promise<boolean> {
+    const state = this.resources.get(resource.id);
+    return state !== undefined && (state.exclusive !== undefined || state.shared.size > 0);
+  }
+
+  addWaiter(resource: LockResource, token: string): Waiter {
+    const waiter = new Waiter(resource.id, resource.channel, token);
+    this.waiters.set(token, waiter);
+    return waiter;
+  }
+
+  async listen(): Promise<boolean> {
+    return false;
+  }
+
+  removeWaiter(waiter: Waiter): void {
+    this.waiters.delete(waiter.token);
   }
 
   async close(): Promise<void> {
-    for (const entry of this.entries.values()) clearTimeout(entry.timer);
-    this.entries.clear();
+    for (const state of this.resources.values()) {
+      if (state.exclusive) clearTimeout(state.exclusive.timer);
+      for (const hold of state.shared.values()) clearTimeout(hold.timer);
+    }
+    this.resources.clear();
+    this.waiters.clear();
   }
 
-  /** How many locks are held; for leak checks. */
+  /** How many resources have state (held or waited for); for leak checks. */
   get size(): number {
-    return this.entries.size;
+    return this.resources.size;
   }
 
-  private expireLater(key: string, token: string, ttlMs: number): NodeJS.Timeout {
+  private stateFor(id: string): ResourceState {
+    let state = this.resources.get(id);
+    if (!state) {
+      state = { exclusive: undefined, shared: new Map(), queue: new Map(), seq: 0 };
+      this.resources.set(id, state);
+    }
+    return state;
+  }
+
+  private drop(resource: LockResource, state: ResourceState, hold: Hold): void {
+    clearTimeout(hold.timer);
+    if (state.exclusive === hold) state.exclusive = undefined;
+    else state.shared.delete(hold.token);
+    this.pruneWaiters(state, Date.now());
+    const head = firstKey(state.queue);
+    if (head !== undefined) this.wake(head);
+    this.dropIfIdle(resource.id, state);
+  }
+
+  private pruneWaiters(state: ResourceState, now: number): void {
+    for (const [token, entry] of state.queue) {
+      if (entry.leaseEnd <= now) state.queue.delete(token);
+    }
+  }
+
+  private dropIfIdle(id: string, state: ResourceState): void {
+    if (!state.exclusive && state.shared.size === 0 && state.queue.size === 0) {
+      this.resources.delete(id);
+    }
+  }
+
+  private wake(token: string): void {
+    this.waiters.get(token)?.wake();
+  }
+
+  private expireLater(resource: LockResource, token: string, ttlMs: number): NodeJS.Timeout {
     const timer = setTimeout(() => {
-      if (this.entries.get(key)?.token === token) this.entries.delete(key);
+      const state = this.resources.get(resource.id);
+      const hold = resource.mode === 'x' ? state?.exclusive : state?.shared.get(token);
+      if (state && hold?.token === token) this.drop(resource, state, hold);
     }, ttlMs);
     timer.unref();
     return timer;
   }
+}
+
+function firstKey<K, V>(map: Map<K, V>): K | undefined {
+  for (const key of map.keys()) return key;
+  return undefined;
+}
+
+function firstWriter(queue: Map<string, QueueEntry>): QueueEntry | undefined {
+  for (const entry of queue.values()) if (entry.writer) return entry;
+  return undefined;
+}
+
+function earliest(holds: Map<string, Hold>): Hold | undefined {
+  let first: Hold | undefined;
+  for (const hold of holds.values()) if (!first || hold.ends < first.ends) first = hold;
+  return first;
 }

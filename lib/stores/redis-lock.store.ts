@@ -1,79 +1,181 @@
-import { FENCING_KEY_SUFFIX } from '../distributed-lock.constants';
+import { Logger } from '@nestjs/common';
+import { LOGGER_CONTEXT } from '../distributed-lock.constants';
+import { MESSAGES } from '../distributed-lock.messages';
 import { LockStoreUnavailableError } from '../errors/lock-store-unavailable.error';
-import type { RedisClientLike } from '../interfaces/distributed-lock-module-options.interface';
-import { ACQUIRE_SCRIPT, EXTEND_SCRIPT, LuaScript, RELEASE_SCRIPT } from './lock-scripts';
-import type { LockStore } from './lock-store.interface';
+import type {
+  RedisClientLike,
+  RedisSubscriberLike,
+} from '../interfaces/distributed-lock-module-options.interface';
+import type { LockResource } from './lock-resource';
+import {
+  ACQUIRE_SCRIPT,
+  EXTEND_SCRIPT,
+  IS_LOCKED_SCRIPT,
+  LEAVE_SCRIPT,
+  LuaScript,
+  RELEASE_SCRIPT,
+} from './lock-scripts';
+import type { AcquireMiss, LockStore } from './lock-store.interface';
+import { Waiter } from './waiter';
 
 /** Client states in which a command would only wait in ioredis' offline queue. */
 const DOWN_STATES = new Set(['reconnecting', 'close', 'end']);
+const KEY_COUNT = 6;
 
 function isNoScript(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('NOSCRIPT');
 }
 
+interface ChannelState {
+  listeners: number;
+  active: boolean;
+  subscribed: Promise<void>;
+}
+
 export class RedisLockStore implements LockStore {
   readonly distributed = true;
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly listening = new WeakSet<Waiter>();
+  private readonly channels = new Map<string, ChannelState>();
+  private subscriber: RedisSubscriberLike | undefined;
 
   constructor(
     private readonly client: RedisClientLike,
     private readonly ownsClient: boolean,
   ) {}
 
-  async tryAcquire(key: string, token: string, ttlMs: number): Promise<number | null> {
-    const reply = await this.run(ACQUIRE_SCRIPT, 2, key, key + FENCING_KEY_SUFFIX, token, ttlMs);
-    return reply === null ? null : Number(reply);
+  async acquire(
+    resource: LockResource,
+    token: string,
+    ttlMs: number,
+    waiterLeaseMs: number,
+  ): Promise<number | AcquireMiss> {
+    const reply = await this.run(
+      ACQUIRE_SCRIPT,
+      resource,
+      token,
+      ttlMs,
+      resource.mode,
+      resource.limit,
+      waiterLeaseMs,
+      resource.channel,
+    );
+    if (typeof reply === 'number') return reply;
+    return { retryInMs: Array.isArray(reply) ? Number(reply[0]) : -1 };
   }
 
-  async release(key: string, token: string): Promise<boolean> {
-    return (await this.run(RELEASE_SCRIPT, 1, key, token)) === 1;
+  async release(resource: LockResource, token: string): Promise<boolean> {
+    return (await this.run(RELEASE_SCRIPT, resource, token, resource.mode, resource.channel)) === 1;
   }
 
-  async extend(key: string, token: string, ttlMs: number): Promise<boolean> {
-    return (await this.run(EXTEND_SCRIPT, 1, key, token, ttlMs)) === 1;
+  async extend(resource: LockResource, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.run(EXTEND_SCRIPT, resource, token, ttlMs, resource.mode)) === 1;
   }
 
-  async isLocked(key: string): Promise<boolean> {
-    this.assertUp();
-    try {
-      return (await this.client.exists(key)) === 1;
-    } catch (err) {
-      throw new LockStoreUnavailableError(err);
+  async leave(resource: LockResource, token: string): Promise<void> {
+    await this.run(LEAVE_SCRIPT, resource, token, resource.channel);
+  }
+
+  async isLocked(resource: LockResource): Promise<boolean> {
+    return (await this.run(IS_LOCKED_SCRIPT, resource)) === 1;
+  }
+
+  addWaiter(resource: LockResource, token: string): Waiter {
+    const waiter = new Waiter(resource.id, resource.channel, token);
+    this.waiters.set(token, waiter);
+    return waiter;
+  }
+
+  async listen(waiter: Waiter): Promise<boolean> {
+    if (this.listening.has(waiter)) return false;
+    this.listening.add(waiter);
+    let state = this.channels.get(waiter.channel);
+    if (!state) {
+      const created: ChannelState = { listeners: 0, active: false, subscribed: Promise.resolve() };
+      created.subscribed = this.subscriberConnection()
+        .subscribe(waiter.channel)
+        .then(() => {
+          created.active = true;
+        });
+      state = created;
+      this.channels.set(waiter.channel, state);
     }
+    // Until the subscription is active a wake-up can be missed: the caller must look again.
+    const fresh = !state.active;
+    state.listeners++;
+    try {
+      await state.subscribed;
+      return fresh;
+    } catch {
+      // No wake-ups for now: the waiter still re-checks on its interval.
+      return false;
+    }
+  }
+
+  removeWaiter(waiter: Waiter): void {
+    this.waiters.delete(waiter.token);
+    if (!this.listening.has(waiter)) return;
+    this.listening.delete(waiter);
+    const state = this.channels.get(waiter.channel);
+    if (!state || --state.listeners > 0) return;
+    this.channels.delete(waiter.channel);
+    this.subscriber?.unsubscribe(waiter.channel).catch(() => undefined);
   }
 
   async close(): Promise<void> {
-    if (!this.ownsClient || this.client.status === 'end') return;
-    if (this.client.status === 'ready') {
-      await this.client.quit().catch(() => this.client.disconnect());
-    } else {
-      // QUIT would wait for a reconnect that may never come.
-      this.client.disconnect();
+    this.waiters.clear();
+    this.channels.clear();
+    const connections = [this.subscriber, this.ownsClient ? this.client : undefined];
+    this.subscriber = undefined;
+    await Promise.all(
+      connections.map(async (connection) => {
+        if (!connection || connection.status === 'end') return;
+        if (connection.status === 'ready') {
+          await connection.quit().catch(() => connection.disconnect());
+        } else {
+          // QUIT would wait for a reconnect that may never come.
+          connection.disconnect();
+        }
+      }),
+    );
+  }
+
+  /** One subscriber connection per store, shared by every waiter, opened on first need. */
+  private subscriberConnection(): RedisSubscriberLike {
+    if (!this.subscriber) {
+      const subscriber = this.client.duplicate();
+      subscriber.on('message', (_channel: string, token: string) =>
+        this.waiters.get(token)?.wake(),
+      );
+      let reported = false;
+      subscriber.on('error', (err: Error) => {
+        if (reported) return;
+        reported = true;
+        new Logger(LOGGER_CONTEXT).warn(MESSAGES.subscriberError(err.message));
+      });
+      this.subscriber = subscriber;
     }
+    return this.subscriber;
   }
 
   private async run(
     script: LuaScript,
-    numKeys: number,
+    resource: LockResource,
     ...args: (string | number)[]
   ): Promise<unknown> {
-    this.assertUp();
+    if (DOWN_STATES.has(this.client.status)) {
+      throw new LockStoreUnavailableError(new Error(`Redis connection is ${this.client.status}`));
+    }
     try {
-      return await this.client.evalsha(script.sha, numKeys, ...args);
+      return await this.client.evalsha(script.sha, KEY_COUNT, ...resource.storeKeys, ...args);
     } catch (err) {
       if (!isNoScript(err)) throw new LockStoreUnavailableError(err);
     }
     // The server lost its script cache (restart, failover, SCRIPT FLUSH): EVAL loads it again.
     try {
-      return await this.client.eval(script.source, numKeys, ...args);
+      return await this.client.eval(script.source, KEY_COUNT, ...resource.storeKeys, ...args);
     } catch (err) {
       throw new LockStoreUnavailableError(err);
-    }
-  }
-
-  /** Fails closed at once while the connection is down, instead of queueing behind a reconnect. */
-  private assertUp(): void {
-    if (DOWN_STATES.has(this.client.status)) {
-      throw new LockStoreUnavailableError(new Error(`Redis connection is ${this.client.status}`));
     }
   }
 }

@@ -32,6 +32,7 @@ class OrdersService {
 
   @WithLock('thing:<dto.user.id>')
   async byPath(dto: { user?: { id?: unknown } }): Promise<string> {
+    void dto;
     this.runs++;
     return 'ok';
   }

@@ -1,0 +1,48 @@
+/**
+ * One caller waiting for its turn on one resource. A wake-up that arrives while the caller is
+ * busy (its attempt is in flight) is kept, so the next wait returns at once.
+ */
+export class Waiter {
+  private pending = false;
+  private resolveWait: (() => void) | undefined;
+
+  constructor(
+    readonly resourceId: string,
+    readonly channel: string,
+    readonly token: string,
+  ) {}
+
+  wake(): void {
+    if (this.resolveWait) this.resolveWait();
+    else this.pending = true;
+  }
+
+  /** Resolves after `ms` or on a wake-up; rejects with the signal's reason when it aborts. */
+  wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    signal?.throwIfAborted();
+    return new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.resolveWait = undefined;
+      };
+      const onAbort = (): void => {
+        done();
+        reject(signal?.reason);
+      };
+      const timer = setTimeout(() => {
+        done();
+        resolve();
+      }, ms);
+      this.resolveWait = () => {
+        done();
+        resolve();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
