@@ -1,0 +1,182 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { DistributedLockModule, LockService } from '../../lib';
+import { RedisServer, startRedisServer } from '../support/redis-server';
+
+const root = join(__dirname, '..', '..');
+const outDir = join(root, 'test', 'readme', 'generated');
+
+/** Every ```ts block of the README, written out as a module that imports the library from lib/. */
+function extractReadmeExamples(): string[] {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const libPath = relative(outDir, join(root, 'lib')).split('\\').join('/');
+  return blocks.map((code, i) => {
+    const file = join(outDir, `example-${i + 1}.ts`);
+    writeFileSync(file, code.replaceAll("'nestjs-distributed-lock'", `'${libPath}'`));
+    return file;
+  });
+}
+
+type Exports = Record<string, unknown>;
+type Ctor = new (...args: never[]) => object;
+
+describe('README examples', () => {
+  let files: string[];
+  let exports: Exports;
+  let server: RedisServer;
+
+  beforeAll(async () => {
+    files = extractReadmeExamples();
+    server = await startRedisServer();
+    process.env.REDIS_URL = server.url;
+    exports = Object.assign({}, ...files.map((file) => require(file) as Exports));
+  });
+
+  afterAll(async () => {
+    delete process.env.REDIS_URL;
+    await server?.stop();
+  });
+
+  it('has examples, and they type-check under the strict settings of this project', () => {
+    expect(files.length).toBeGreaterThanOrEqual(8);
+    const tsconfig = join(outDir, 'tsconfig.json');
+    writeFileSync(
+      tsconfig,
+      JSON.stringify({
+        extends: '../../../tsconfig.json',
+        include: ['./*.ts'],
+        compilerOptions: {
+          noEmit: true,
+          noUnusedLocals: false,
+          // Parameters used only by a key template look unused to the compiler.
+          noUnusedParameters: false,
+          rootDir: '../../..',
+        },
+      }),
+    );
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    let output = '';
+    try {
+      execFileSync(process.execPath, [tsc, '-p', tsconfig], { stdio: 'pipe' });
+    } catch (err) {
+      output = String((err as { stdout?: Buffer }).stdout ?? err);
+    }
+    expect(output).toBe('');
+  });
+
+  it('the 30-second example answers on Redis', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [exports.AppModule as Ctor],
+    }).compile();
+    const app = moduleRef.createNestApplication();
+    await app.init();
+    try {
+      const res = await request(app.getHttpServer()).post('/users/42/orders');
+      expect(res.status).toBe(201);
+      expect(res.body).toEqual({ userId: '42', status: 'placed' });
+      await expect(app.get(LockService).isLocked('order:42')).resolves.toBe(false);
+    } finally {
+      await app.close();
+    }
+  });
+
+  describe('the task examples', () => {
+    let app: INestApplication;
+
+    beforeAll(async () => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [DistributedLockModule.forRoot({ redis: server.url })],
+        controllers: [exports.IdempotentOrdersController as Ctor],
+        providers: [
+          exports.StockService,
+          exports.ReportJob,
+          exports.TransferService,
+          exports.DocumentService,
+          exports.ExportService,
+          exports.AccountService,
+        ] as Ctor[],
+      }).compile();
+      app = moduleRef.createNestApplication();
+      await app.init();
+    });
+
+    afterAll(async () => {
+      await app?.close();
+    });
+
+    const get = <T>(name: string): T => app.get(exports[name] as Ctor) as T;
+
+    it('StockService reserves and restocks under the lock', async () => {
+      const stock = get<{
+        reserve(s: string, q: number): Promise<number>;
+        restock(s: string, q: number): Promise<number>;
+      }>('StockService');
+      await expect(stock.reserve('sku-1', 3)).resolves.toBe(7);
+      await expect(stock.restock('sku-1', 1)).resolves.toBe(8);
+    });
+
+    it('settle acquires and releases', async () => {
+      const settle = exports.settle as (locks: LockService, id: string) => Promise<void>;
+      await settle(app.get(LockService), 'a1');
+      await expect(app.get(LockService).isLocked('account:a1')).resolves.toBe(false);
+    });
+
+    it('the idempotent endpoint returns the first result and answers 400 without a key', async () => {
+      const http = request(app.getHttpServer());
+      const first = await http.post('/orders').set('idempotency-key', 'k1').send({ sku: 'A' });
+      const again = await request(app.getHttpServer())
+        .post('/orders')
+        .set('idempotency-key', 'k1')
+        .send({ sku: 'A' });
+      expect(first.status).toBe(201);
+      expect(again.body).toEqual(first.body);
+      const missing = await request(app.getHttpServer()).post('/orders').send({ sku: 'A' });
+      expect(missing.status).toBe(400);
+      await expect(app.get(LockService).isLocked('idempotency:undefined')).resolves.toBe(false);
+    });
+
+    it('the job, transfer, document, export and account examples run', async () => {
+      await expect(get<{ run(): Promise<void> }>('ReportJob').run()).resolves.toBeUndefined();
+      await get<{ transfer(a: string, b: string, n: number): Promise<void> }>(
+        'TransferService',
+      ).transfer('1', '2', 5);
+      const docs = get<{
+        read(id: string): Promise<string>;
+        write(id: string, t: string): Promise<void>;
+      }>('DocumentService');
+      await expect(Promise.all([docs.read('d'), docs.read('d')])).resolves.toEqual([
+        'document d',
+        'document d',
+      ]);
+      await docs.write('d', 'text');
+      const exporter = get<{ export(t: string): Promise<string>; thumbnails(): Promise<void> }>(
+        'ExportService',
+      );
+      await expect(exporter.export('t1')).resolves.toBe('export for t1');
+      await exporter.thumbnails();
+      await get<{ close(id: string): Promise<void> }>('AccountService').close('acc-1');
+      expect(app.get(LockService).heldCount).toBe(0);
+    });
+  });
+
+  it('the configuration example builds a module from forRootAsync', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [exports.LocksModule as Ctor],
+    }).compile();
+    const app = await moduleRef.init();
+    try {
+      const lock = await app.get(LockService).acquire('cfg');
+      expect(lock.key).toBe('cfg');
+      await lock.release();
+    } finally {
+      await app.close();
+    }
+  });
+});
