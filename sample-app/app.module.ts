@@ -23,7 +23,11 @@ export function createAppModule(options: Partial<AppConfig> = {}): DynamicModule
     module: AppModule,
     imports: [
       AppConfigModule.forRoot(config),
-      DistributedLockModule.forRoot(config.redisUrl ? { redis: config.redisUrl } : {}),
+      // Global, so any feature (and test) can inject LockService; @WithLock needs no import.
+      DistributedLockModule.forRoot({
+        ...(config.redisUrl ? { redis: config.redisUrl } : {}),
+        isGlobal: true,
+      }),
       ...(config.scheduleEnabled ? [ScheduleModule.forRoot()] : []),
       OrdersModule,
       InventoryModule,

@@ -15,6 +15,8 @@ export interface TestExtras {
   /** Test-only controllers and providers, added next to the sample's modules. */
   controllers?: Type[];
   providers?: Provider[];
+  /** Runs after the providers exist and before the app initialises (and its jobs start). */
+  beforeInit?: (app: INestApplication) => void;
 }
 
 /**
@@ -31,6 +33,7 @@ export async function startSampleApp(
     providers: extras.providers ?? [],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
+  extras.beforeInit?.(app);
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();
   return { app, url, close: () => app.close() };
