@@ -21,4 +21,6 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   testTimeout: 60000,
   maxWorkers: 2,
+  // A stray socket of a killed redis-server must never keep CI waiting; leaks are tested directly.
+  forceExit: true,
 };
