@@ -52,6 +52,7 @@ describe('README examples', () => {
       JSON.stringify({
         extends: '../../../tsconfig.json',
         include: ['./*.ts'],
+        exclude: [],
         compilerOptions: {
           noEmit: true,
           noUnusedLocals: false,
