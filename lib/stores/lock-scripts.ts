@@ -135,6 +135,7 @@ export const RELEASE_SCRIPT = script(
   'release',
   `${PRELUDE}
 local token, mode, channel = ARGV[1], ARGV[2], ARGV[3]
+local released = 1
 if mode == 'x' then
   if redis.call('GET', L) ~= token then return 0 end
   redis.call('DEL', L)
@@ -143,14 +144,14 @@ else
   if not ends then return 0 end
   redis.call('ZREM', H, token)
   -- A permit whose lease ended was no longer held: report it as lost, not released.
-  if tonumber(ends) <= clock() then return 0 end
+  if tonumber(ends) <= clock() then released = 0 end
 end
 if redis.call('EXISTS', Q) == 1 then
   prune_waiters(clock())
   local head = redis.call('ZRANGE', Q, 0, 0)[1]
   if head then redis.call('PUBLISH', channel, head) end
 end
-return 1
+return released
 `,
 );
 
