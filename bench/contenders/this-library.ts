@@ -1,0 +1,41 @@
+import { LockNotAcquiredError, LockService } from '../../lib';
+import type { LockOptions } from '../../lib';
+import type { Contender, Release } from './contender';
+
+/**
+ * This library as users get it: `new LockService({ redis: url })` with its defaults (30 s lease,
+ * watchdog renewal on); `autoExtend: false` as a second variant.
+ */
+export function thisLibrary(autoExtend: boolean): Contender {
+  let service: LockService | undefined;
+  const perCall: Omit<LockOptions, 'waitTimeout'> = autoExtend ? {} : { autoExtend: false };
+  return {
+    id: autoExtend ? 'lib' : 'lib-noext',
+    name: autoExtend ? 'this library' : 'this library (autoExtend: false)',
+    version: 'this repo',
+    settings: autoExtend
+      ? 'its defaults: 30 s lease, autoExtend on (watchdog renewal), waiting as the library does it (at this commit: a FIFO wait queue in Redis with pub/sub wake-ups); waitTimeout per scenario'
+      : 'the same with `autoExtend: false` on every call',
+    async setup(url) {
+      service = new LockService({ redis: url });
+    },
+    async acquire(key, waitMs): Promise<Release | null> {
+      if (!service) throw new Error('not set up');
+      if (waitMs === 0) {
+        const lock = await service.tryAcquire(key, perCall);
+        return lock ? () => lock.release() : null;
+      }
+      try {
+        const lock = await service.acquire(key, { ...perCall, waitTimeout: waitMs });
+        return () => lock.release();
+      } catch (err) {
+        if (err instanceof LockNotAcquiredError) return null;
+        throw err;
+      }
+    },
+    async close() {
+      await service?.onApplicationShutdown();
+      service = undefined;
+    },
+  };
+}
