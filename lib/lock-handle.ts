@@ -37,10 +37,20 @@ export class LockHandle implements Lock {
     requestedAt: number,
     private readonly store: LockStore,
     private readonly hooks: LockHandleHooks,
+    /** Set when the store handed the lock over: the lease it was given so far. */
+    handOverLeaseMs?: number,
   ) {
-    this.leaseEnd = requestedAt + ttl;
-    if (autoExtend) this.scheduleRenewal(ttl * RENEW_AT_LEASE_FRACTION);
+    this.handedOver = handOverLeaseMs !== undefined;
+    this.leaseEnd = requestedAt + (handOverLeaseMs ?? ttl);
+    if (handOverLeaseMs !== undefined && handOverLeaseMs < ttl) {
+      // A hand-over lasts only as long as the waiter was known alive: top it up now.
+      this.scheduleRenewal(0);
+    } else if (autoExtend) {
+      this.scheduleRenewal(ttl * RENEW_AT_LEASE_FRACTION);
+    }
   }
+
+  private readonly handedOver: boolean;
 
   get key(): string {
     return this.resource.key;
@@ -97,7 +107,7 @@ export class LockHandle implements Lock {
     this.stopRenewal();
     if (wasHeld) this.hooks.settled(this);
     // A lost lock may still be ours in Redis (renewals failed on a flaky link): try anyway.
-    return this.store.release(this.resource, this.token);
+    return this.store.release(this.resource, this.token, this.handedOver);
   }
 
   /** Stops the watchdog without touching the store (service shutdown). */
@@ -141,7 +151,7 @@ export class LockHandle implements Lock {
       return;
     }
     this.leaseEnd = requestedAt + this.ttl;
-    this.scheduleRenewal(this.ttl * RENEW_AT_LEASE_FRACTION);
+    if (this.autoExtend) this.scheduleRenewal(this.ttl * RENEW_AT_LEASE_FRACTION);
   }
 
   private markLost(why: string): void {

@@ -35,6 +35,7 @@ import { Semaphore } from './semaphore';
 import { createLockStore } from './stores/create-lock-store';
 import { HoldMode, LockResource, lockResource } from './stores/lock-resource';
 import type { LockStore } from './stores/lock-store.interface';
+import type { HandOver } from './stores/waiter';
 
 /** Services of the running Nest applications, for `@WithLock` on instances Nest did not bind. */
 const liveServices = new Set<LockService>();
@@ -275,43 +276,80 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     const token = newLockToken();
     const waiter = deadline > Date.now() ? this.store.addWaiter(resource, token) : undefined;
     const waiterLease = waiter ? this.waiterLease : 0;
+    let listening = false;
     let queued = false;
     let lock: LockHandle | undefined;
     try {
-      for (;;) {
+      opts.signal?.throwIfAborted();
+      if (resource.mode === 'x') {
+        // Uncontended exclusive locks take one bare SET NX; the line is joined only on a miss,
+        // after subscribing, so no hand-over can be missed.
+        const requestedAt = Date.now();
+        const fencingToken = await this.store.acquireFast(resource, token, opts.ttl);
+        if (fencingToken !== null) {
+          lock = this.hold(resource, token, fencingToken, opts, requestedAt);
+        } else if (!waiter) {
+          return null;
+        } else {
+          await this.store.listen(waiter);
+          listening = true;
+        }
+      }
+      while (!lock) {
         opts.signal?.throwIfAborted();
         const requestedAt = Date.now();
         const result = await this.store.acquire(resource, token, opts.ttl, waiterLease);
         if (typeof result === 'number') {
-          lock = new LockHandle(
-            resource,
-            token,
-            result,
-            opts.ttl,
-            opts.autoExtend,
-            requestedAt,
-            this.store,
-            this.hooks,
-          );
-          this.held.add(lock);
+          lock = this.hold(resource, token, result, opts, requestedAt);
           break;
         }
-        queued = waiter !== undefined;
+        if (!waiter) return null;
+        queued = true;
+        if (!listening) {
+          listening = true;
+          // A wake-up sent before the subscription was active is lost: look again at once.
+          if (await this.store.listen(waiter)) continue;
+        }
         const remaining = deadline - Date.now();
-        if (!waiter || remaining <= 0) return null;
-        // A release between our attempt and our subscription would go unheard: look again.
-        if (await this.store.listen(waiter)) continue;
+        if (remaining <= 0) return null;
         const hint = result.retryInMs >= 0 ? result.retryInMs + 1 : Infinity;
         await waiter.wait(Math.min(remaining, this.options.recheckInterval, hint), opts.signal);
+        const handOver = waiter.takeGrant();
+        if (handOver) {
+          lock = this.hold(resource, token, handOver.fencingToken, opts, Date.now(), handOver);
+        }
       }
     } finally {
       if (waiter) this.store.removeWaiter(waiter);
       if (queued && !lock) await this.leaveQuietly(resource, token);
     }
-    if (opts.signal?.aborted && lock) {
+    if (opts.signal?.aborted) {
       await this.releaseQuietly(lock);
       opts.signal.throwIfAborted();
     }
+    return lock;
+  }
+
+  private hold(
+    resource: LockResource,
+    token: string,
+    fencingToken: number,
+    opts: ResolvedLockOptions,
+    requestedAt: number,
+    handOver?: HandOver,
+  ): LockHandle {
+    const lock = new LockHandle(
+      resource,
+      token,
+      fencingToken,
+      opts.ttl,
+      opts.autoExtend,
+      requestedAt,
+      this.store,
+      this.hooks,
+      handOver?.leaseMs,
+    );
+    this.held.add(lock);
     return lock;
   }
 

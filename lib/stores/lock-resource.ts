@@ -7,8 +7,10 @@ export interface LockResource {
   readonly key: string;
   /** The store's name for the resource (prefix and hash tag included). */
   readonly id: string;
-  /** L, F, Q, T, W, H: see `lock-scripts.ts`. */
+  /** L, F, Q, T, W, H, P: see `lock-scripts.ts`. */
   readonly storeKeys: readonly string[];
+  /** L and F: all the uncontended acquire touches. */
+  readonly fastKeys: readonly string[];
   /** Pub/sub channel on which the next waiter in line is woken. */
   readonly channel: string;
   readonly mode: HoldMode;
@@ -16,7 +18,7 @@ export interface LockResource {
   readonly limit: number;
 }
 
-const SUFFIXES = ['', ':fence', ':queue', ':waiters', ':writers', ':holders'];
+const SUFFIXES = ['', ':fence', ':queue', ':waiters', ':writers', ':holders', ':handoff'];
 
 export function lockResource(
   prefix: string,
@@ -31,6 +33,7 @@ export function lockResource(
     key,
     id,
     storeKeys: SUFFIXES.map((suffix) => id + suffix),
+    fastKeys: [id, id + SUFFIXES[1]],
     channel: `${id}:wake`,
     mode,
     limit,

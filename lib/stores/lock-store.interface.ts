@@ -24,19 +24,31 @@ export interface LockStore {
     ttlMs: number,
     waiterLeaseMs: number,
   ): Promise<number | AcquireMiss>;
-  /** Releases `token`'s hold and wakes the next in line. */
-  release(resource: LockResource, token: string): Promise<boolean>;
+  /**
+   * The uncontended exclusive acquire: takes the resource if nobody holds it and nobody waits,
+   * never queues. Resolves the new fencing token or `null`.
+   */
+  acquireFast(resource: LockResource, token: string, ttlMs: number): Promise<number | null>;
+  /**
+   * Releases `token`'s hold and hands the resource to the next in line. `handedOver`: the hold
+   * came from a hand-over (its record in the store is dropped too).
+   */
+  release(resource: LockResource, token: string, handedOver: boolean): Promise<boolean>;
   /** Resets the lease of `token`'s hold to `ttlMs`. */
   extend(resource: LockResource, token: string, ttlMs: number): Promise<boolean>;
-  /** Removes a waiter that gave up from the line (waking the next if it was first). */
+  /**
+   * Removes a waiter that gave up from the line; a hold handed to it meanwhile is given back
+   * to the next in line.
+   */
   leave(resource: LockResource, token: string): Promise<void>;
   isLocked(resource: LockResource): Promise<boolean>;
   /** Registers a waiter so that wake-ups for its token reach it. Synchronous and local. */
   addWaiter(resource: LockResource, token: string): Waiter;
   /**
    * Makes sure wake-ups for the waiter's resource are being received. Resolves `true` when
-   * that started now (so the caller must check again before sleeping), `false` when it was
-   * already the case or is not possible (the caller then relies on its re-check interval).
+   * that started now (a wake-up before it may have been missed: the caller must check again
+   * before sleeping), `false` when it was already the case or is not possible (the caller then
+   * relies on its re-check interval).
    */
   listen(waiter: Waiter): Promise<boolean>;
   removeWaiter(waiter: Waiter): void;

@@ -97,6 +97,10 @@ export class MemoryLockStore implements LockStore {
     return { retryInMs: blocking ? blocking.ends - now : -1 };
   }
 
+  acquireFast(resource: LockResource, token: string, ttlMs: number): Promise<number | null> {
+    return this.acquire(resource, token, ttlMs, 0).then((r) => (typeof r === 'number' ? r : null));
+  }
+
   async release(resource: LockResource, token: string): Promise<boolean> {
     const state = this.resources.get(resource.id);
     if (!state) return false;

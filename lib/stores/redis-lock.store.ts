@@ -7,9 +7,11 @@ import type {
   RedisSubscriberLike,
 } from '../interfaces/distributed-lock-module-options.interface';
 import type { LockResource } from './lock-resource';
+import { FENCING_RETENTION_MS } from '../distributed-lock.constants';
 import {
   ACQUIRE_SCRIPT,
   EXTEND_SCRIPT,
+  FAST_ACQUIRE_SCRIPT,
   IS_LOCKED_SCRIPT,
   LEAVE_SCRIPT,
   LuaScript,
@@ -20,7 +22,6 @@ import { Waiter } from './waiter';
 
 /** Client states in which a command would only wait in ioredis' offline queue. */
 const DOWN_STATES = new Set(['reconnecting', 'close', 'end']);
-const KEY_COUNT = 6;
 
 function isNoScript(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('NOSCRIPT');
@@ -52,32 +53,62 @@ export class RedisLockStore implements LockStore {
   ): Promise<number | AcquireMiss> {
     const reply = await this.run(
       ACQUIRE_SCRIPT,
-      resource,
+      resource.storeKeys,
       token,
       ttlMs,
       resource.mode,
       resource.limit,
       waiterLeaseMs,
       resource.channel,
+      FENCING_RETENTION_MS,
     );
     if (typeof reply === 'number') return reply;
     return { retryInMs: Array.isArray(reply) ? Number(reply[0]) : -1 };
   }
 
-  async release(resource: LockResource, token: string): Promise<boolean> {
-    return (await this.run(RELEASE_SCRIPT, resource, token, resource.mode, resource.channel)) === 1;
+  async acquireFast(resource: LockResource, token: string, ttlMs: number): Promise<number | null> {
+    const reply = await this.run(
+      FAST_ACQUIRE_SCRIPT,
+      resource.fastKeys,
+      token,
+      ttlMs,
+      FENCING_RETENTION_MS,
+    );
+    return typeof reply === 'number' ? reply : null;
+  }
+
+  async release(resource: LockResource, token: string, handedOver: boolean): Promise<boolean> {
+    const reply = await this.run(
+      RELEASE_SCRIPT,
+      resource.storeKeys,
+      token,
+      resource.mode,
+      resource.channel,
+      resource.limit,
+      handedOver ? '1' : '0',
+      FENCING_RETENTION_MS,
+    );
+    return reply === 1;
   }
 
   async extend(resource: LockResource, token: string, ttlMs: number): Promise<boolean> {
-    return (await this.run(EXTEND_SCRIPT, resource, token, ttlMs, resource.mode)) === 1;
+    return (await this.run(EXTEND_SCRIPT, resource.storeKeys, token, ttlMs, resource.mode)) === 1;
   }
 
   async leave(resource: LockResource, token: string): Promise<void> {
-    await this.run(LEAVE_SCRIPT, resource, token, resource.channel);
+    await this.run(
+      LEAVE_SCRIPT,
+      resource.storeKeys,
+      token,
+      resource.mode,
+      resource.channel,
+      resource.limit,
+      FENCING_RETENTION_MS,
+    );
   }
 
   async isLocked(resource: LockResource): Promise<boolean> {
-    return (await this.run(IS_LOCKED_SCRIPT, resource)) === 1;
+    return (await this.run(IS_LOCKED_SCRIPT, resource.storeKeys)) === 1;
   }
 
   addWaiter(resource: LockResource, token: string): Waiter {
@@ -144,9 +175,11 @@ export class RedisLockStore implements LockStore {
   private subscriberConnection(): RedisSubscriberLike {
     if (!this.subscriber) {
       const subscriber = this.client.duplicate();
-      subscriber.on('message', (_channel: string, token: string) =>
-        this.waiters.get(token)?.wake(),
-      );
+      // 'token fence lease-ms': the resource was handed to that waiter, for lease-ms so far.
+      subscriber.on('message', (_channel: string, message: string) => {
+        const [token, fence, leaseMs] = message.split(' ');
+        this.waiters.get(token)?.wake({ fencingToken: Number(fence), leaseMs: Number(leaseMs) });
+      });
       let reported = false;
       subscriber.on('error', (err: Error) => {
         if (reported) return;
@@ -160,20 +193,20 @@ export class RedisLockStore implements LockStore {
 
   private async run(
     script: LuaScript,
-    resource: LockResource,
+    keys: readonly string[],
     ...args: (string | number)[]
   ): Promise<unknown> {
     if (DOWN_STATES.has(this.client.status)) {
       throw new LockStoreUnavailableError(new Error(`Redis connection is ${this.client.status}`));
     }
     try {
-      return await this.client.evalsha(script.sha, KEY_COUNT, ...resource.storeKeys, ...args);
+      return await this.client.evalsha(script.sha, keys.length, ...keys, ...args);
     } catch (err) {
       if (!isNoScript(err)) throw new LockStoreUnavailableError(err);
     }
     // The server lost its script cache (restart, failover, SCRIPT FLUSH): EVAL loads it again.
     try {
-      return await this.client.eval(script.source, KEY_COUNT, ...resource.storeKeys, ...args);
+      return await this.client.eval(script.source, keys.length, ...keys, ...args);
     } catch (err) {
       throw new LockStoreUnavailableError(err);
     }

@@ -1,9 +1,17 @@
+/** The store handed the resource to a waiter: its fencing token, and the lease it has so far. */
+export interface HandOver {
+  readonly fencingToken: number;
+  readonly leaseMs: number;
+}
+
 /**
  * One caller waiting for its turn on one resource. A wake-up that arrives while the caller is
- * busy (its attempt is in flight) is kept, so the next wait returns at once.
+ * busy (its attempt is in flight) is kept, so the next wait returns at once. A wake-up may carry
+ * a hand-over: the store already gave the caller the resource.
  */
 export class Waiter {
   private pending = false;
+  private grant: HandOver | undefined;
   private resolveWait: (() => void) | undefined;
 
   constructor(
@@ -12,9 +20,17 @@ export class Waiter {
     readonly token: string,
   ) {}
 
-  wake(): void {
+  wake(handOver?: HandOver): void {
+    if (handOver) this.grant = handOver;
     if (this.resolveWait) this.resolveWait();
     else this.pending = true;
+  }
+
+  /** The hand-over received so far, once. */
+  takeGrant(): HandOver | undefined {
+    const grant = this.grant;
+    this.grant = undefined;
+    return grant;
   }
 
   /** Resolves after `ms` or on a wake-up; rejects with the signal's reason when it aborts. */
@@ -29,6 +45,7 @@ export class Waiter {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         this.resolveWait = undefined;
+        this.pending = false;
       };
       const onAbort = (): void => {
         done();

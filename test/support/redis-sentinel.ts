@@ -45,21 +45,27 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
   );
   const sentinel: ChildProcess = spawn('redis-sentinel', [conf], { stdio: 'ignore' });
   sentinel.unref();
-  const probe = new Redis({ port: sentinelPort, host: '127.0.0.1', lazyConnect: true });
-  probe.on('error', () => undefined);
   for (;;) {
+    const probe = new Redis({
+      port: sentinelPort,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+    });
+    probe.on('error', () => undefined);
     try {
       await probe.connect();
-      const addr = (await probe.call('SENTINEL', 'get-master-addr-by-name', masterName)) as
-        string[] | null;
+      const addr = await probe.call('SENTINEL', 'get-master-addr-by-name', masterName);
       if (addr) break;
     } catch {
       // not up yet
+    } finally {
+      if (probe.status !== 'end') probe.disconnect();
     }
     if (Date.now() > deadline + 10_000) throw new Error('sentinel did not start');
     await new Promise((r) => setTimeout(r, 100));
   }
-  probe.disconnect();
 
   return {
     masterName,
