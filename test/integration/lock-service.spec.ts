@@ -310,6 +310,20 @@ describe('LockService on Redis only', () => {
     expect(await raw.get('it:{stolen}')).toBe('someone-else');
   });
 
+  it('lets fencing counters expire, and a new counter starts above every earlier token', async () => {
+    const first = await locks.acquire('fenced');
+    await first.release();
+    expect(await raw.pttl('it:{fenced}:fence')).toBeGreaterThan(0);
+    const second = await locks.acquire('fenced');
+    expect(second.fencingToken).toBe(first.fencingToken + 1);
+    await second.release();
+    await raw.del('it:{fenced}:fence'); // as if its retention had run out
+    const third = await locks.acquire('fenced');
+    expect(third.fencingToken).toBeGreaterThan(second.fencingToken);
+    expect(Number.isSafeInteger(third.fencingToken)).toBe(true);
+    await third.release();
+  });
+
   it('runs scripts again after the server forgot them (SCRIPT FLUSH)', async () => {
     await raw.script('FLUSH');
     const lock = await locks.acquire('flushed');
