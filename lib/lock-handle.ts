@@ -43,8 +43,9 @@ export class LockHandle implements Lock {
     this.handedOver = handOverLeaseMs !== undefined;
     this.leaseEnd = requestedAt + (handOverLeaseMs ?? ttl);
     if (handOverLeaseMs !== undefined && handOverLeaseMs < ttl) {
-      // A hand-over lasts only as long as the waiter was known alive: top it up now.
-      this.scheduleRenewal(0);
+      // A hand-over lasts only as long as the waiter was known alive: top it up before it ends
+      // (most short critical sections are over by then, and need no extra round trip).
+      this.scheduleRenewal(Math.min(handOverLeaseMs / 2, ttl * RENEW_AT_LEASE_FRACTION));
     } else if (autoExtend) {
       this.scheduleRenewal(ttl * RENEW_AT_LEASE_FRACTION);
     }

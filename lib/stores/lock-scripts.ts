@@ -229,15 +229,20 @@ return {left}
  */
 export const RELEASE_SCRIPT = script(
   'release',
-  `${PRELUDE}
+  `
+-- The common case first, before the helpers below are even defined: an exclusive lock that
+-- nobody waits for.
+if ARGV[2] == 'x' then
+  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+  redis.call('DEL', KEYS[1])
+  if ARGV[5] == '1' then redis.call('HDEL', KEYS[7], ARGV[1]) end
+  if redis.call('EXISTS', KEYS[3]) == 0 then return 1 end
+end
+${PRELUDE}
 local token, mode, channel = ARGV[1], ARGV[2], ARGV[3]
 local limit, granted, retention = tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local released = 1
 if mode == 'x' then
-  if redis.call('GET', L) ~= token then return 0 end
-  redis.call('DEL', L)
-  if granted == '1' then redis.call('HDEL', P, token) end
-  if redis.call('EXISTS', Q) == 0 then return 1 end
   handoff(clock(), false, 0, channel, retention)
   return 1
 end
@@ -252,12 +257,13 @@ return released
 /** ARGV: token, lease ms, mode. Renews only the owner's hold: 1, or 0 if it was lost. */
 export const EXTEND_SCRIPT = script(
   'extend',
-  `${PRELUDE}
-local token, ttl, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-if mode == 'x' then
-  if redis.call('GET', L) == token then return redis.call('PEXPIRE', L, ttl) end
+  `
+if ARGV[3] == 'x' then
+  if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
   return 0
 end
+${PRELUDE}
+local token, ttl, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local now = clock()
 local ends = redis.call('ZSCORE', H, token)
 if not ends or tonumber(ends) <= now then return 0 end
