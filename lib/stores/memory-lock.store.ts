@@ -1,6 +1,7 @@
 import type { LockResource } from './lock-resource';
 import type { AcquireMiss, LockStore } from './lock-store.interface';
-import { Waiter } from './waiter';
+import type { Waiter } from './waiter';
+import { WaiterRegistry } from './waiter-registry';
 
 interface Hold {
   token: string;
@@ -32,7 +33,7 @@ const NO_TURN: AcquireMiss = { retryInMs: -1 };
 export class MemoryLockStore implements LockStore {
   readonly distributed = false;
   private readonly resources = new Map<string, ResourceState>();
-  private readonly waiters = new Map<string, Waiter>();
+  private readonly waiters = new WaiterRegistry();
   // One counter for all keys: strictly increasing per key too, and no entry outlives its lock.
   private lastFencingToken = 0;
 
@@ -136,9 +137,7 @@ export class MemoryLockStore implements LockStore {
   }
 
   addWaiter(resource: LockResource, token: string): Waiter {
-    const waiter = new Waiter(resource.id, resource.channel, token);
-    this.waiters.set(token, waiter);
-    return waiter;
+    return this.waiters.add(resource, token);
   }
 
   async listen(): Promise<boolean> {
@@ -146,7 +145,7 @@ export class MemoryLockStore implements LockStore {
   }
 
   removeWaiter(waiter: Waiter): void {
-    this.waiters.delete(waiter.token);
+    this.waiters.remove(waiter);
   }
 
   async close(): Promise<void> {
@@ -195,7 +194,7 @@ export class MemoryLockStore implements LockStore {
   }
 
   private wake(token: string): void {
-    this.waiters.get(token)?.wake();
+    this.waiters.wake(token);
   }
 
   private expireLater(resource: LockResource, token: string, ttlMs: number): NodeJS.Timeout {

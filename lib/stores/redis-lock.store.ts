@@ -18,7 +18,8 @@ import {
   RELEASE_SCRIPT,
 } from './lock-scripts';
 import type { AcquireMiss, LockStore } from './lock-store.interface';
-import { Waiter } from './waiter';
+import type { Waiter } from './waiter';
+import { WaiterRegistry } from './waiter-registry';
 
 /** Client states in which a command would only wait in ioredis' offline queue. */
 const DOWN_STATES = new Set(['reconnecting', 'close', 'end']);
@@ -35,7 +36,7 @@ interface ChannelState {
 
 export class RedisLockStore implements LockStore {
   readonly distributed = true;
-  private readonly waiters = new Map<string, Waiter>();
+  private readonly waiters = new WaiterRegistry();
   private readonly listening = new WeakSet<Waiter>();
   private readonly channels = new Map<string, ChannelState>();
   private subscriber: RedisSubscriberLike | undefined;
@@ -112,9 +113,7 @@ export class RedisLockStore implements LockStore {
   }
 
   addWaiter(resource: LockResource, token: string): Waiter {
-    const waiter = new Waiter(resource.id, resource.channel, token);
-    this.waiters.set(token, waiter);
-    return waiter;
+    return this.waiters.add(resource, token);
   }
 
   async listen(waiter: Waiter): Promise<boolean> {
@@ -144,7 +143,7 @@ export class RedisLockStore implements LockStore {
   }
 
   removeWaiter(waiter: Waiter): void {
-    this.waiters.delete(waiter.token);
+    this.waiters.remove(waiter);
     if (!this.listening.has(waiter)) return;
     this.listening.delete(waiter);
     const state = this.channels.get(waiter.channel);
@@ -178,7 +177,10 @@ export class RedisLockStore implements LockStore {
       // 'token fence lease-ms': the resource was handed to that waiter, for lease-ms so far.
       subscriber.on('message', (_channel: string, message: string) => {
         const [token, fence, leaseMs] = message.split(' ');
-        this.waiters.get(token)?.wake({ fencingToken: Number(fence), leaseMs: Number(leaseMs) });
+        const handOver = { fencingToken: Number(fence), leaseMs: Number(leaseMs) };
+        // Anything else on the channel only makes the waiter look again.
+        const valid = Number.isSafeInteger(handOver.fencingToken) && handOver.leaseMs > 0;
+        this.waiters.wake(token, valid ? handOver : undefined);
       });
       let reported = false;
       subscriber.on('error', (err: Error) => {
