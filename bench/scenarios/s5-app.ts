@@ -22,7 +22,12 @@ class BenchController {
 async function main(): Promise<void> {
   const url = process.argv[2];
   @Module({
-    imports: [DistributedLockModule.forRoot({ redis: url })],
+    imports: [
+      DistributedLockModule.forRoot({
+        redis: url,
+        reentrant: process.env.BENCH_REENTRANT !== 'false',
+      }),
+    ],
     controllers: [BenchController],
   })
   class BenchAppModule {}
