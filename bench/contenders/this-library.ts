@@ -14,7 +14,7 @@ export function thisLibrary(autoExtend: boolean): Contender {
     name: autoExtend ? 'this library' : 'this library (autoExtend: false)',
     version: 'this repo',
     settings: autoExtend
-      ? 'its defaults: 30 s lease, autoExtend on (watchdog renewal), waiting as the library does it (at this commit: a FIFO wait queue in Redis with pub/sub wake-ups); waitTimeout per scenario'
+      ? 'its defaults: 30 s lease, autoExtend on (watchdog renewal), waiting as the library does it (a FIFO wait queue in Redis; a release hands the lock to the next waiter and tells it by pub/sub); waitTimeout per scenario'
       : 'the same with `autoExtend: false` on every call',
     async setup(url) {
       service = new LockService({ redis: url });
