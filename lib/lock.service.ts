@@ -229,6 +229,16 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     return liveServices.values().next().value;
   }
 
+  /** @internal How many Nest applications with this module are running. */
+  static liveServiceCount(): number {
+    return liveServices.size;
+  }
+
+  /** Closes the service when used without Nest: the same as Nest's shutdown hook. */
+  close(): Promise<void> {
+    return this.onApplicationShutdown();
+  }
+
   private inScope<T>(lock: Held, fn: () => T | Promise<T>): T | Promise<T> {
     if (!this.options.reentrant) return fn();
     const handles = ('locks' in lock ? lock.locks : [lock]).filter(

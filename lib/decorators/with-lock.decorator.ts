@@ -96,7 +96,11 @@ function serviceFor(instance: unknown, where: string): LockService {
   if (bound) return bound;
   const sole = LockService.soleLiveService();
   if (sole) return sole;
-  throw new Error(MESSAGES.notRegistered(where));
+  throw new Error(
+    LockService.liveServiceCount() > 1
+      ? MESSAGES.ambiguousService(where)
+      : MESSAGES.notRegistered(where),
+  );
 }
 
 function validateWithLockOptions(options: WithLockOptions, decorator: string): void {

@@ -238,6 +238,17 @@ describe('@WithLock across applications', () => {
     expect(loose.runs).toBe(0);
   });
 
+  it('an unbound instance fails with a clear message when several applications run', async () => {
+    const appA = await createApp();
+    const appB = await createApp();
+    try {
+      await expect(new OrdersService().place('u1')).rejects.toThrow(/several applications/);
+    } finally {
+      await appA.close();
+      await appB.close();
+    }
+  });
+
   it('an unbound instance uses the only running application', async () => {
     const app = await Test.createTestingModule({
       imports: [EmptyModule, DistributedLockModule.forRoot({})],
