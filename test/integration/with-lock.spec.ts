@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import {
   DistributedLockModule,
+  DistributedLockModuleOptions,
   LockKeyError,
   LockKeyTemplateError,
   LockNotAcquiredError,
@@ -260,6 +261,32 @@ describe('@WithLock across applications', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('forRootAsync takes its options from a class, and never closes a client it was given', async () => {
+    const client = new Redis(server.url);
+    @Injectable()
+    class LockOptionsFactory {
+      create(): DistributedLockModuleOptions {
+        return { redis: client, keyPrefix: 'cls:' };
+      }
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [DistributedLockModule.forRootAsync({ useClass: LockOptionsFactory })],
+      providers: [OrdersService],
+    }).compile();
+    const app = await moduleRef.init();
+    try {
+      const running = app.get(OrdersService).place('u6', 100);
+      await sleep(20);
+      expect(await raw.exists('cls:{order:u6}')).toBe(1);
+      await running;
+    } finally {
+      await app.close();
+    }
+    expect(client.status).toBe('ready');
+    expect(await client.ping()).toBe('PONG');
+    client.disconnect();
   });
 
   it('forRootAsync takes its options from a factory', async () => {
