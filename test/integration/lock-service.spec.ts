@@ -107,6 +107,14 @@ describe.each(stores)('LockService on the %s', (_name, create) => {
     await next.release();
   });
 
+  it('waitTimeout Infinity waits until the lock is free', async () => {
+    const lock = await locks.acquire(key);
+    setTimeout(() => void lock.release(), 100);
+    const next = await locks.acquire(key, { waitTimeout: Infinity });
+    expect(next.fencingToken).toBeGreaterThan(lock.fencingToken);
+    await next.release();
+  });
+
   it('tryAcquire resolves null at once when the lock is held', async () => {
     const lock = await locks.acquire(key);
     expect(await locks.tryAcquire(key)).toBeNull();
