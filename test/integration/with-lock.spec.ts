@@ -15,6 +15,15 @@ import { RedisServer, startRedisServer } from '../support/redis-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls until `check` holds: sequencing by state, never by a guessed delay. */
+async function until(check: () => Promise<boolean>, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
 @Injectable()
 class OrdersService {
   runs = 0;
@@ -145,8 +154,9 @@ describe.each([
   });
 
   it('locks every key of an array template, all or none', async () => {
-    const first = orders.transfer('a', 'b', 100);
-    await sleep(20);
+    const locks = app.get(LockService);
+    const first = orders.transfer('a', 'b', 1000);
+    await until(async () => (await locks.isLocked('account:a')) && locks.isLocked('account:b'));
     await expect(orders.transfer('b', 'c')).rejects.toBeInstanceOf(LockNotAcquiredError);
     await expect(app.get(LockService).isLocked('account:c')).resolves.toBe(false);
     await expect(first).resolves.toBe('a->b');
@@ -154,16 +164,16 @@ describe.each([
   });
 
   it('locks the key a function template computes', async () => {
-    const first = orders.reserve('sku-1', 100);
-    await sleep(20);
+    const first = orders.reserve('sku-1', 1000);
+    await until(() => app.get(LockService).isLocked('stock:SKU-1'));
     await expect(app.get(LockService).isLocked('stock:SKU-1')).resolves.toBe(true);
     await expect(orders.reserve('sku-1')).rejects.toBeInstanceOf(LockNotAcquiredError);
     await first;
   });
 
   it("onLocked 'skip' resolves undefined without running the method", async () => {
-    const first = orders.report(100);
-    await sleep(20);
+    const first = orders.report(1000);
+    await until(() => app.get(LockService).isLocked('job:report'));
     await expect(orders.report()).resolves.toBeUndefined();
     await expect(first).resolves.toBe('report');
     expect(orders.runs).toBe(1);
@@ -219,8 +229,8 @@ describe('@WithLock across applications', () => {
     const appA = await createApp(server.url);
     const appB = await createApp(second.url);
     try {
-      const inA = appA.get(OrdersService).place('shared', 200);
-      await sleep(30);
+      const inA = appA.get(OrdersService).place('shared', 1000);
+      await until(() => appA.get(LockService).isLocked('order:shared'));
       await expect(appB.get(OrdersService).place('shared', 0)).resolves.toBe('placed:shared');
       await expect(appA.get(OrdersService).place('shared', 0)).rejects.toBeInstanceOf(
         LockNotAcquiredError,
@@ -277,9 +287,8 @@ describe('@WithLock across applications', () => {
     }).compile();
     const app = await moduleRef.init();
     try {
-      const running = app.get(OrdersService).place('u6', 100);
-      await sleep(20);
-      expect(await raw.exists('cls:{order:u6}')).toBe(1);
+      const running = app.get(OrdersService).place('u6', 1000);
+      await until(async () => (await raw.exists('cls:{order:u6}')) === 1, 'the lock under cls:');
       await running;
     } finally {
       await app.close();
@@ -300,9 +309,11 @@ describe('@WithLock across applications', () => {
     }).compile();
     const app = await moduleRef.init();
     try {
-      const running = app.get(OrdersService).place('u5', 100);
-      await sleep(20);
-      expect(await raw.exists('async:{order:u5}')).toBe(1);
+      const running = app.get(OrdersService).place('u5', 1000);
+      await until(
+        async () => (await raw.exists('async:{order:u5}')) === 1,
+        'the lock under async:',
+      );
       await running;
     } finally {
       await app.close();
