@@ -20,6 +20,8 @@ module.exports = {
   // @nestjs/* ships ES modules only; Jest on Node 20 must transform them to require them.
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   testTimeout: 60000,
+  globalSetup: '<rootDir>/test/support/global-setup.js',
+  globalTeardown: '<rootDir>/test/support/global-teardown.js',
   maxWorkers: 2,
   // A stray socket of a killed redis-server must never keep CI waiting; leaks are tested directly.
   forceExit: true,

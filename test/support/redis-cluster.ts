@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { registerTestProcess } from './process-registry';
 import { freePort } from './redis-server';
 
 const run = promisify(execFile);
@@ -55,6 +56,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
       { stdio: 'ignore' },
     );
     child.unref();
+    registerTestProcess(child.pid);
     children.push(child);
   }
   const stop = async (): Promise<void> => {

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { registerTestProcess } from './process-registry';
 import { freePort, RedisServer, startRedisServer } from './redis-server';
 
 export interface SentinelSetup {
@@ -45,6 +46,7 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
   );
   const sentinel: ChildProcess = spawn('redis-sentinel', [conf], { stdio: 'ignore' });
   sentinel.unref();
+  registerTestProcess(sentinel.pid);
   for (;;) {
     const probe = new Redis({
       port: sentinelPort,

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { registerTestProcess } from './process-registry';
 
 export interface RedisServer {
   readonly port: number;
@@ -55,6 +56,7 @@ function launch(port: number): ChildProcess {
     { stdio: 'ignore' },
   );
   child.unref();
+  registerTestProcess(child.pid);
   return child;
 }
 
