@@ -11,4 +11,4 @@ export type {
 } from './interfaces/distributed-lock-module-options.interface';
 export type { LockMode, LockOptions } from './interfaces/lock-options.interface';
 export type { WithLockOptions } from './interfaces/with-lock-options.interface';
-export type { Lock, MultiLock } from './interfaces/lock.interface';
+export type { HeldLock, Lock, MultiLock } from './interfaces/lock.interface';

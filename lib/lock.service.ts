@@ -19,7 +19,7 @@ import { LockNotAcquiredError } from './errors/lock-not-acquired.error';
 import { LockStoreUnavailableError } from './errors/lock-store-unavailable.error';
 import type { DistributedLockModuleOptions } from './interfaces/distributed-lock-module-options.interface';
 import type { LockOptions } from './interfaces/lock-options.interface';
-import type { Lock, MultiLock } from './interfaces/lock.interface';
+import type { HeldLock, Lock, MultiLock } from './interfaces/lock.interface';
 import type { WithLockOptions } from './interfaces/with-lock-options.interface';
 import { LockContext } from './lock-context';
 import { describeError, LockHandle, LockHandleHooks } from './lock-handle';
@@ -119,6 +119,25 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     const lock = await this.take(key, keys, opts, started + opts.waitTimeout);
     if (!lock) throw new LockNotAcquiredError(key, Date.now() - started);
     return this.runHolding(lock, () => (fn as (lock: Held) => T | Promise<T>)(lock));
+  }
+
+  /**
+   * The lock on `key` that the current call chain holds (inside `using` or a `@WithLock`
+   * method), to read its fencing token or watch its signal; `undefined` when it holds none,
+   * or when `reentrant` is off (the call chain is then not tracked).
+   */
+  current(key: string): HeldLock | undefined {
+    normalizeKeys(key, 'current');
+    const lock = this.context.find(this.resource(key, 'x').id);
+    if (!lock?.held) return undefined;
+    return {
+      key: lock.key,
+      token: lock.token,
+      fencingToken: lock.fencingToken,
+      get signal() {
+        return lock.signal;
+      },
+    };
   }
 
   /** Whether someone holds the lock on `key` right now (in any mode). */

@@ -27,3 +27,6 @@ export interface MultiLock {
   /** Extends every lock; `false` if any was lost. */
   extend(ttl?: number): Promise<boolean>;
 }
+
+/** What code running under a lock may read of it: never a way to release it early. */
+export type HeldLock = Pick<Lock, 'key' | 'token' | 'fencingToken' | 'signal'>;

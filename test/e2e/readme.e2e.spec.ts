@@ -102,6 +102,7 @@ describe('README examples', () => {
           exports.DocumentService,
           exports.ExportService,
           exports.AccountService,
+          exports.LedgerService,
         ] as Ctor[],
       }).compile();
       app = moduleRef.createNestApplication();
@@ -121,6 +122,15 @@ describe('README examples', () => {
       }>('StockService');
       await expect(stock.reserve('sku-1', 3)).resolves.toBe(7);
       await expect(stock.restock('sku-1', 1)).resolves.toBe(8);
+    });
+
+    it('LedgerService reads its fencing token under the lock', async () => {
+      const ledger = get<{ post(a: string, n: number): Promise<number | undefined> }>(
+        'LedgerService',
+      );
+      const first = await ledger.post('acc', 1);
+      expect(typeof first).toBe('number');
+      expect(await ledger.post('acc', 1)).toBeGreaterThan(first as number);
     });
 
     it('settle acquires and releases', async () => {

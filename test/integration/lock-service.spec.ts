@@ -115,6 +115,18 @@ describe.each(stores)('LockService on the %s', (_name, create) => {
     await next.release();
   });
 
+  it('current() shows the call chain its own lock, and nothing outside it', async () => {
+    expect(locks.current(key)).toBeUndefined();
+    await locks.using(key, async (lock) => {
+      await sleep(1);
+      const seen = locks.current(key);
+      expect(seen?.fencingToken).toBe(lock.fencingToken);
+      expect(seen?.signal.aborted).toBe(false);
+      expect(seen).not.toHaveProperty('release');
+    });
+    expect(locks.current(key)).toBeUndefined();
+  });
+
   it('tryAcquire resolves null at once when the lock is held', async () => {
     const lock = await locks.acquire(key);
     expect(await locks.tryAcquire(key)).toBeNull();

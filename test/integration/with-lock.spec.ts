@@ -72,6 +72,17 @@ class OrdersService {
   }
 }
 
+@Injectable()
+class FencedWriter {
+  constructor(private readonly locks: LockService) {}
+
+  @WithLock('stock:<sku>')
+  async write(sku: string): Promise<number | undefined> {
+    await sleep(1);
+    return this.locks.current(`stock:${sku}`)?.fencingToken;
+  }
+}
+
 @Module({})
 class EmptyModule {}
 
@@ -169,6 +180,23 @@ describe.each([
     await expect(app.get(LockService).isLocked('stock:SKU-1')).resolves.toBe(true);
     await expect(orders.reserve('sku-1')).rejects.toBeInstanceOf(LockNotAcquiredError);
     await first;
+  });
+
+  it('a decorated method reads its own fencing token through LockService.current', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [DistributedLockModule.forRoot({ redis: redisUrl() })],
+      providers: [FencedWriter],
+    }).compile();
+    const own = await moduleRef.init();
+    try {
+      const writer = own.get(FencedWriter);
+      const first = await writer.write('s1');
+      const second = await writer.write('s1');
+      expect(typeof first).toBe('number');
+      expect(second).toBeGreaterThan(first as number);
+    } finally {
+      await own.close();
+    }
   });
 
   it("onLocked 'skip' resolves undefined without running the method", async () => {
