@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LockService } from '../../lib';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 import type { Order } from './order.interface';
 
@@ -10,7 +11,10 @@ export class OrdersService {
   private readonly logger = new Logger(OrdersService.name);
   private placed = 0;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly locks: LockService,
+  ) {}
 
   /** How many orders this instance has placed (the e2e tests read it). */
   get placedCount(): number {
@@ -20,7 +24,14 @@ export class OrdersService {
   async place(userId: string): Promise<Order> {
     this.placed++;
     await sleep(this.config.orderWorkMs);
-    const order: Order = { orderId: randomUUID(), userId, createdAt: new Date().toISOString() };
+    // The controller's @WithLock holds order:<userId>; its fencing token orders the writes.
+    const fencingToken = this.locks.current(`order:${userId}`)?.fencingToken;
+    const order: Order = {
+      orderId: randomUUID(),
+      userId,
+      createdAt: new Date().toISOString(),
+      fencingToken,
+    };
     this.logger.log(`Order ${order.orderId} placed for user ${userId}`);
     return order;
   }

@@ -60,6 +60,7 @@ describe.each([
       orderId: expect.any(String),
       userId: '42',
       createdAt: expect.any(String),
+      fencingToken: expect.any(Number),
     });
     for (const res of responses.filter((r) => r.status === 409)) {
       expect(res.body).toMatchObject({ statusCode: 409 });
