@@ -95,9 +95,12 @@ local function handoff(now, sem, limit, channel, retention)
         cover(H, ttl)
       end
       local fence = string.format('%.0f', next_fence(retention))
-      dequeue(head)
+      redis.call('ZREM', Q, head)
+      redis.call('ZREM', T, head)
+      if writer then redis.call('ZREM', W, head) end
+      -- The record outlives the message for a waiter that missed it; P's TTL already covers
+      -- the waiter's lease, and the waiter looks again before that ends.
       redis.call('HSET', P, head, '=' .. fence)
-      cover(P, ttl)
       redis.call('PUBLISH', channel, head .. ' ' .. fence .. ' ' .. ttl)
       if writer then return end
     end
