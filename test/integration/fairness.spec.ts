@@ -1,7 +1,4 @@
-import { Redis } from 'ioredis';
 import { LockNotAcquiredError, LockService } from '../../lib';
-import { ensureBuilt } from '../support/build-once';
-import { RedisServer, startRedisServer } from '../support/redis-server';
 import {
   killAllWorkers,
   lockKeys,
@@ -10,39 +7,25 @@ import {
   Worker,
   zmembers,
 } from '../support/spawn-worker';
+import { useRedisServer } from '../support/use-redis-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Far longer than any test here waits: order and wake-ups must not come from re-checking. */
 const SLOW_RECHECK = 5000;
 
-let server: RedisServer;
-let redis: Redis;
+const fixture = useRedisServer({ build: true, flush: true });
+
 const services: LockService[] = [];
 
 function service(options: { recheckInterval?: number; redis?: string | undefined } = {}) {
   const created = new LockService({
-    redis: 'redis' in options ? options.redis : server.url,
+    redis: 'redis' in options ? options.redis : fixture.server.url,
     recheckInterval: options.recheckInterval ?? SLOW_RECHECK,
   });
   services.push(created);
   return created;
 }
-
-beforeAll(async () => {
-  ensureBuilt();
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
-
-beforeEach(async () => {
-  await redis.flushall();
-});
 
 afterEach(async () => {
   await killAllWorkers();
@@ -64,7 +47,7 @@ describe('fair order across processes (real redis-server)', () => {
     for (const name of ['A', 'B', 'C']) {
       workers.push(
         spawnWorker('fair-worker.js', {
-          url: server.url,
+          url: fixture.server.url,
           key,
           name,
           list: 'fair:got',
@@ -74,16 +57,19 @@ describe('fair order across processes (real redis-server)', () => {
         }),
       );
       // The next one starts only once this one is in line.
-      await waitUntil(async () => (await redis.zcard(queue)) === workers.length, `${name} queued`);
+      await waitUntil(
+        async () => (await fixture.redis.zcard(queue)) === workers.length,
+        `${name} queued`,
+      );
     }
-    expect(await redis.lrange('fair:got', 0, -1)).toEqual([]);
+    expect(await fixture.redis.lrange('fair:got', 0, -1)).toEqual([]);
 
     await lock.release();
     await Promise.all(workers.map((w) => w.result()));
 
-    const got = (await redis.lrange('fair:got', 0, -1)).map((s) => JSON.parse(s).name);
+    const got = (await fixture.redis.lrange('fair:got', 0, -1)).map((s) => JSON.parse(s).name);
     expect(got).toEqual(['A', 'B', 'C']);
-    expect(await redis.exists(queue)).toBe(0);
+    expect(await fixture.redis.exists(queue)).toBe(0);
   });
 
   it('drops a waiter that timed out from the line, and does not make the next one wait for it', async () => {
@@ -97,19 +83,19 @@ describe('fair order across processes (real redis-server)', () => {
       () => 'acquired',
       (e: unknown) => e,
     );
-    await waitUntil(async () => (await redis.zcard(keys.queue)) === 1, 'A queued');
-    const [tokenA] = await zmembers(redis, keys.queue);
+    await waitUntil(async () => (await fixture.redis.zcard(keys.queue)) === 1, 'A queued');
+    const [tokenA] = await zmembers(fixture.redis, keys.queue);
 
     const b = service().acquire(key, { waitTimeout: 10_000 });
-    await waitUntil(async () => (await redis.zcard(keys.queue)) === 2, 'B queued');
-    const [first, tokenB] = await zmembers(redis, keys.queue);
+    await waitUntil(async () => (await fixture.redis.zcard(keys.queue)) === 2, 'B queued');
+    const [first, tokenB] = await zmembers(fixture.redis, keys.queue);
     expect(first).toBe(tokenA);
 
     expect(await aOutcome).toBeInstanceOf(LockNotAcquiredError);
     // Only B is left in line: queue, leases and writers alike.
-    expect(await zmembers(redis, keys.queue)).toEqual([tokenB]);
-    expect(await zmembers(redis, keys.waiters)).toEqual([tokenB]);
-    expect(await zmembers(redis, keys.writers)).toEqual([tokenB]);
+    expect(await zmembers(fixture.redis, keys.queue)).toEqual([tokenB]);
+    expect(await zmembers(fixture.redis, keys.waiters)).toEqual([tokenB]);
+    expect(await zmembers(fixture.redis, keys.writers)).toEqual([tokenB]);
 
     const releasedAt = Date.now();
     await lock.release();
@@ -118,7 +104,7 @@ describe('fair order across processes (real redis-server)', () => {
     expect(next.fencingToken).toBeGreaterThan(lock.fencingToken);
     expect(waitedAfterRelease).toBeLessThan(SLOW_RECHECK / 2);
     await next.release();
-    expect(await redis.exists(keys.queue, keys.waiters, keys.writers)).toBe(0);
+    expect(await fixture.redis.exists(keys.queue, keys.waiters, keys.writers)).toBe(0);
   });
 
   it('wakes a waiting process as soon as the holder releases (across processes)', async () => {
@@ -126,7 +112,7 @@ describe('fair order across processes (real redis-server)', () => {
     const holder = service();
     const lock = await holder.acquire(key);
     const worker = spawnWorker('fair-worker.js', {
-      url: server.url,
+      url: fixture.server.url,
       key,
       name: 'W',
       list: 'fair:got',
@@ -134,7 +120,7 @@ describe('fair order across processes (real redis-server)', () => {
       waitTimeout: 20_000,
       holdMs: 0,
     });
-    await waitUntil(async () => (await redis.zcard(lockKeys(key).queue)) === 1, 'W queued');
+    await waitUntil(async () => (await fixture.redis.zcard(lockKeys(key).queue)) === 1, 'W queued');
     await sleep(100);
     const releasedAt = Date.now();
     await lock.release();
@@ -151,7 +137,7 @@ describe('fair order across processes (real redis-server)', () => {
     const lock = await holder.acquire(key);
 
     const doomed = spawnWorker('fair-worker.js', {
-      url: server.url,
+      url: fixture.server.url,
       key,
       name: 'dead',
       list: 'fair:got',
@@ -159,26 +145,32 @@ describe('fair order across processes (real redis-server)', () => {
       waitTimeout: 20_000,
       holdMs: 0,
     });
-    await waitUntil(async () => (await redis.zcard(keys.queue)) === 1, 'the doomed waiter queued');
-    const [deadToken] = await zmembers(redis, keys.queue);
+    await waitUntil(
+      async () => (await fixture.redis.zcard(keys.queue)) === 1,
+      'the doomed waiter queued',
+    );
+    const [deadToken] = await zmembers(fixture.redis, keys.queue);
     await doomed.kill();
 
     const next = service({ recheckInterval }).acquire(key, { waitTimeout: 5000 });
-    await waitUntil(async () => (await redis.zcard(keys.queue)) === 2, 'the next waiter queued');
+    await waitUntil(
+      async () => (await fixture.redis.zcard(keys.queue)) === 2,
+      'the next waiter queued',
+    );
     // The dead waiter is still first in line when the lock is released.
-    expect((await zmembers(redis, keys.queue))[0]).toBe(deadToken);
+    expect((await zmembers(fixture.redis, keys.queue))[0]).toBe(deadToken);
     await lock.release();
 
     const got = await next;
     expect(got.fencingToken).toBeGreaterThan(lock.fencingToken);
-    expect(await redis.zscore(keys.queue, deadToken)).toBeNull();
+    expect(await fixture.redis.zscore(keys.queue, deadToken)).toBeNull();
     await got.release();
-    expect(await redis.lrange('fair:got', 0, -1)).toEqual([]);
+    expect(await fixture.redis.lrange('fair:got', 0, -1)).toEqual([]);
   });
 });
 
 describe.each([
-  ['redis store', () => server.url],
+  ['redis store', () => fixture.server.url],
   ['memory store', () => undefined],
 ])('prompt wake-up on release (%s)', (_name, url) => {
   it('a waiter gets the lock right after the release, not at its next re-check', async () => {

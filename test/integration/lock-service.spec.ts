@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import {
   Lock,
   LockLostError,
@@ -6,7 +5,8 @@ import {
   LockService,
   LockStoreUnavailableError,
 } from '../../lib';
-import { RedisServer, startRedisServer } from '../support/redis-server';
+import { startRedisServer } from '../support/redis-server';
+import { useRedisServer } from '../support/use-redis-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,21 +22,10 @@ function aborted(signal: AbortSignal, ms = 5000): Promise<unknown> {
   });
 }
 
-let server: RedisServer;
-let raw: Redis;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  raw = new Redis(server.url);
-});
-
-afterAll(async () => {
-  raw?.disconnect();
-  await server?.stop();
-});
+const fixture = useRedisServer();
 
 const stores: [string, () => LockService][] = [
-  ['redis store', () => new LockService({ redis: server.url })],
+  ['redis store', () => new LockService({ redis: fixture.server.url })],
   ['memory store', () => new LockService()],
 ];
 
@@ -295,7 +284,7 @@ describe('LockService on Redis only', () => {
   let locks: LockService;
 
   beforeEach(() => {
-    locks = new LockService({ redis: server.url, keyPrefix: 'it:' });
+    locks = new LockService({ redis: fixture.server.url, keyPrefix: 'it:' });
   });
 
   afterEach(async () => {
@@ -304,7 +293,7 @@ describe('LockService on Redis only', () => {
 
   it('keeps every key of a lock in one hash slot', async () => {
     const lock = await locks.acquire('order:7');
-    const keys = (await raw.keys('it:*')).sort();
+    const keys = (await fixture.redis.keys('it:*')).sort();
     expect(keys).toEqual(['it:{order:7}', 'it:{order:7}:fence']);
     // Redis Cluster hashes only the text between the first '{' and the next '}'.
     const hashTag = (k: string) => k.slice(k.indexOf('{') + 1, k.indexOf('}', k.indexOf('{')));
@@ -314,7 +303,7 @@ describe('LockService on Redis only', () => {
 
   it('aborts the holder’s signal when its key is deleted under it', async () => {
     const lock = await locks.acquire('victim', { ttl: 300 });
-    await raw.del('it:{victim}');
+    await fixture.redis.del('it:{victim}');
     const reason = await aborted(lock.signal);
     expect(reason).toBeInstanceOf(LockLostError);
     expect(locks.heldCount).toBe(0);
@@ -323,21 +312,21 @@ describe('LockService on Redis only', () => {
 
   it('aborts the holder’s signal when another owner took the key', async () => {
     const lock = await locks.acquire('stolen', { ttl: 300 });
-    await raw.set('it:{stolen}', 'someone-else', 'PX', 10_000);
+    await fixture.redis.set('it:{stolen}', 'someone-else', 'PX', 10_000);
     expect(await aborted(lock.signal)).toBeInstanceOf(LockLostError);
-    expect(await raw.get('it:{stolen}')).toBe('someone-else');
+    expect(await fixture.redis.get('it:{stolen}')).toBe('someone-else');
     await lock.release();
-    expect(await raw.get('it:{stolen}')).toBe('someone-else');
+    expect(await fixture.redis.get('it:{stolen}')).toBe('someone-else');
   });
 
   it('lets fencing counters expire, and a new counter starts above every earlier token', async () => {
     const first = await locks.acquire('fenced');
     await first.release();
-    expect(await raw.pttl('it:{fenced}:fence')).toBeGreaterThan(0);
+    expect(await fixture.redis.pttl('it:{fenced}:fence')).toBeGreaterThan(0);
     const second = await locks.acquire('fenced');
     expect(second.fencingToken).toBe(first.fencingToken + 1);
     await second.release();
-    await raw.del('it:{fenced}:fence'); // as if its retention had run out
+    await fixture.redis.del('it:{fenced}:fence'); // as if its retention had run out
     const third = await locks.acquire('fenced');
     expect(third.fencingToken).toBeGreaterThan(second.fencingToken);
     expect(Number.isSafeInteger(third.fencingToken)).toBe(true);
@@ -345,9 +334,9 @@ describe('LockService on Redis only', () => {
   });
 
   it('runs scripts again after the server forgot them (SCRIPT FLUSH)', async () => {
-    await raw.script('FLUSH');
+    await fixture.redis.script('FLUSH');
     const lock = await locks.acquire('flushed');
-    await raw.script('FLUSH');
+    await fixture.redis.script('FLUSH');
     expect(await lock.release()).toBe(true);
   });
 });

@@ -1,8 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { ensureBuilt } from '../support/build-once';
-import { RedisServer, startRedisServer } from '../support/redis-server';
+import { useRedisServer } from '../support/use-redis-server';
 
 const WORKER = join(__dirname, '..', 'support', 'counter-worker.js');
 const PROCESSES = 4;
@@ -31,35 +29,21 @@ function runWorker(url: string, mode?: string): Promise<WorkerReport> {
 }
 
 describe('mutual exclusion across processes (real redis-server)', () => {
-  let server: RedisServer;
-  let redis: Redis;
-
-  beforeAll(async () => {
-    ensureBuilt();
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
-
-  beforeEach(async () => {
-    await redis.flushall();
-  });
+  const fixture = useRedisServer({ build: true, flush: true });
 
   it('loses updates without the lock (the check below can fail)', async () => {
-    await Promise.all(Array.from({ length: PROCESSES }, () => runWorker(server.url, '--unlocked')));
-    const counter = Number(await redis.get('shared:counter'));
+    await Promise.all(
+      Array.from({ length: PROCESSES }, () => runWorker(fixture.server.url, '--unlocked')),
+    );
+    const counter = Number(await fixture.redis.get('shared:counter'));
     expect(counter).toBeLessThan(PROCESSES * ITERATIONS);
   });
 
   it(`loses no update when ${PROCESSES} processes read, pause and write under the lock`, async () => {
     const reports = await Promise.all(
-      Array.from({ length: PROCESSES }, () => runWorker(server.url)),
+      Array.from({ length: PROCESSES }, () => runWorker(fixture.server.url)),
     );
-    const counter = Number(await redis.get('shared:counter'));
+    const counter = Number(await fixture.redis.get('shared:counter'));
     expect(counter).toBe(PROCESSES * ITERATIONS);
     expect(reports.map((r) => r.done)).toEqual(Array(PROCESSES).fill(ITERATIONS));
 
@@ -72,6 +56,6 @@ describe('mutual exclusion across processes (real redis-server)', () => {
     }
     const all = reports.flatMap((r) => r.fencing);
     expect(new Set(all).size).toBe(all.length);
-    expect(await redis.exists('lock:{shared:counter}')).toBe(0);
+    expect(await fixture.redis.exists('lock:{shared:counter}')).toBe(0);
   });
 });

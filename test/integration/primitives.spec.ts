@@ -1,6 +1,5 @@
 import { Injectable, INestApplicationContext, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { Redis } from 'ioredis';
 import {
   DistributedLockModule,
   LockNotAcquiredError,
@@ -8,9 +7,8 @@ import {
   WithLock,
   WithSemaphore,
 } from '../../lib';
-import { ensureBuilt } from '../support/build-once';
-import { RedisServer, startRedisServer } from '../support/redis-server';
 import { killAllWorkers, lockKeys, spawnWorker, zmembers } from '../support/spawn-worker';
+import { useRedisServer } from '../support/use-redis-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -43,23 +41,7 @@ interface SemaphoreReport {
   maxActive: number;
 }
 
-let server: RedisServer;
-let redis: Redis;
-
-beforeAll(async () => {
-  ensureBuilt();
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-});
-
-beforeEach(async () => {
-  await redis.flushall();
-});
+const fixture = useRedisServer({ build: true, flush: true });
 
 /** Closes every service first (a failed test must not keep Jest alive), then checks none held a lock. */
 async function closeAll(services: LockService[]): Promise<void> {
@@ -90,22 +72,22 @@ function redisBackend(): Backend {
   return {
     name: 'redis store, child processes',
     get url() {
-      return server.url;
+      return fixture.server.url;
     },
     async run<T>(scenario: Scenario, options: object, parallel: number): Promise<T[]> {
       const workers = Array.from({ length: parallel }, () =>
-        spawnWorker('invariant-worker.js', { url: server.url, scenario, options }),
+        spawnWorker('invariant-worker.js', { url: fixture.server.url, scenario, options }),
       );
       await Promise.all(workers.map((w) => w.message('ready')));
       for (const w of workers) w.go();
       return Promise.all(workers.map((w) => w.result<T>()));
     },
-    value: async (name) => Number((await redis.get(name)) ?? 0),
+    value: async (name) => Number((await fixture.redis.get(name)) ?? 0),
     setValue: async (name, value) => {
-      await redis.set(name, String(value));
+      await fixture.redis.set(name, String(value));
     },
     service(options = {}) {
-      const s = new LockService({ redis: server.url, ...options });
+      const s = new LockService({ redis: fixture.server.url, ...options });
       services.push(s);
       return s;
     },
@@ -418,7 +400,7 @@ describe.each(backends)('primitives on the %s store', (_name, create) => {
       expect(total).toBe(5000);
       if (backend.url) {
         // Nothing is left locked or queued: only the fencing counters remain.
-        const left = await redis.keys('lock:*');
+        const left = await fixture.redis.keys('lock:*');
         expect(left.filter((k) => !k.endsWith(':fence'))).toEqual([]);
       }
     });
@@ -552,13 +534,13 @@ describe('semaphore permits of a killed process (redis store)', () => {
 
   it('a holder killed with SIGKILL gives its permit back after its lease, then 3 new holders fit', async () => {
     const holders = lockKeys('sem:killed', 'sem:').holders;
-    const locks = new LockService({ redis: server.url, recheckInterval: 200 });
+    const locks = new LockService({ redis: fixture.server.url, recheckInterval: 200 });
     services.push(locks);
     const sem = locks.semaphore('sem:killed', 3);
     const mine = [await sem.acquire(), await sem.acquire()];
 
     const worker = spawnWorker('invariant-worker.js', {
-      url: server.url,
+      url: fixture.server.url,
       scenario: 'hold-permit',
       key: 'sem:killed',
       permits: 3,
@@ -566,19 +548,19 @@ describe('semaphore permits of a killed process (redis store)', () => {
       autoExtend: false,
     });
     const { token: deadToken } = await worker.message('held');
-    expect(await redis.zcard(holders)).toBe(3);
+    expect(await fixture.redis.zcard(holders)).toBe(3);
     await worker.kill();
     for (const permit of mine) await permit.release();
 
     // Three new holders, each from its own service: one of them waits for the dead permit.
     const newcomers = [0, 1, 2].map(() => {
-      const s = new LockService({ redis: server.url, recheckInterval: 200 });
+      const s = new LockService({ redis: fixture.server.url, recheckInterval: 200 });
       services.push(s);
       return s.semaphore('sem:killed', 3);
     });
     const permits = await Promise.all(newcomers.map((s) => s.acquire({ waitTimeout: 3000 })));
-    expect(await zmembers(redis, holders)).not.toContain(deadToken);
-    expect(await redis.zcard(holders)).toBe(3);
+    expect(await zmembers(fixture.redis, holders)).not.toContain(deadToken);
+    expect(await fixture.redis.zcard(holders)).toBe(3);
     expect(await sem.tryAcquire()).toBeNull();
     for (const permit of permits) await permit.release();
     const again = await sem.tryAcquire();

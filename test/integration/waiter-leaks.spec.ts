@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis';
 import { LockMode, LockNotAcquiredError, LockService } from '../../lib';
-import { RedisServer, startRedisServer } from '../support/redis-server';
+import { useRedisServer } from '../support/use-redis-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -78,22 +77,11 @@ async function failManyWaits(locks: LockService): Promise<void> {
 }
 
 describe('waiters leave nothing behind (real redis-server)', () => {
-  let server: RedisServer;
-  let redis: Redis;
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
+  const fixture = useRedisServer();
 
   it(`after ${WAITS} waits that time out or abort: no subscription, queue key, hold or timer is left`, async () => {
-    const holder = new LockService({ redis: server.url });
-    const locks = new LockService({ redis: server.url, recheckInterval: RECHECK });
+    const holder = new LockService({ redis: fixture.server.url });
+    const locks = new LockService({ redis: fixture.server.url, recheckInterval: RECHECK });
     try {
       const held = await holder.acquire(HELD);
       // Opens the wake-up connection, which lives as long as the service.
@@ -105,9 +93,9 @@ describe('waiters leave nothing behind (real redis-server)', () => {
 
       // Unsubscribing is asynchronous: give it a moment.
       await sleep(100);
-      expect(await redis.pubsub('CHANNELS')).toEqual([]);
+      expect(await fixture.redis.pubsub('CHANNELS')).toEqual([]);
       // Only the held lock and the fencing counters remain: no queue, waiter lease or writer key.
-      expect((await redis.keys('lock:*')).sort()).toEqual(
+      expect((await fixture.redis.keys('lock:*')).sort()).toEqual(
         [`lock:{${BEFORE_HELD}}:fence`, `lock:{${HELD}}`, `lock:{${HELD}}:fence`].sort(),
       );
       expect(locks.heldCount).toBe(0);
@@ -116,7 +104,7 @@ describe('waiters leave nothing behind (real redis-server)', () => {
 
       expect(await held.release()).toBe(true);
       expect(holder.heldCount).toBe(0);
-      expect((await redis.keys('lock:*')).filter((k) => !k.endsWith(':fence'))).toEqual([]);
+      expect((await fixture.redis.keys('lock:*')).filter((k) => !k.endsWith(':fence'))).toEqual([]);
       expect(await activeTimers()).toBeLessThanOrEqual(timersBefore);
     } finally {
       await holder.onApplicationShutdown();

@@ -11,18 +11,11 @@ import {
   LockStoreUnavailableError,
   WithLock,
 } from '../../lib';
-import { RedisServer, startRedisServer } from '../support/redis-server';
+import { startRedisServer } from '../support/redis-server';
+import { waitUntil } from '../support/spawn-worker';
+import { useRedisServer } from '../support/use-redis-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `check` holds: sequencing by state, never by a guessed delay. */
-async function until(check: () => Promise<boolean>, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 @Injectable()
 class OrdersService {
@@ -94,28 +87,17 @@ async function createApp(redis?: string): Promise<INestApplicationContext> {
   return moduleRef.init();
 }
 
-let server: RedisServer;
-let raw: Redis;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  raw = new Redis(server.url);
-});
-
-afterAll(async () => {
-  raw?.disconnect();
-  await server?.stop();
-});
+const fixture = useRedisServer();
 
 describe.each([
-  ['redis store', () => server.url],
+  ['redis store', () => fixture.server.url],
   ['memory store', () => undefined],
 ])('@WithLock on a provider method (%s)', (_name, redisUrl) => {
   let app: INestApplicationContext;
   let orders: OrdersService;
 
   beforeEach(async () => {
-    await raw.flushall();
+    await fixture.redis.flushall();
     app = await createApp(redisUrl());
     orders = app.get(OrdersService);
   });
@@ -161,13 +143,16 @@ describe.each([
     );
     expect(orders.runs).toBe(0);
     await expect(app.get(LockService).isLocked('order:undefined')).resolves.toBe(false);
-    expect(await raw.keys('*undefined*')).toEqual([]);
+    expect(await fixture.redis.keys('*undefined*')).toEqual([]);
   });
 
   it('locks every key of an array template, all or none', async () => {
     const locks = app.get(LockService);
     const first = orders.transfer('a', 'b', 1000);
-    await until(async () => (await locks.isLocked('account:a')) && locks.isLocked('account:b'));
+    await waitUntil(
+      async () => (await locks.isLocked('account:a')) && locks.isLocked('account:b'),
+      'the lock is held',
+    );
     await expect(orders.transfer('b', 'c')).rejects.toBeInstanceOf(LockNotAcquiredError);
     await expect(app.get(LockService).isLocked('account:c')).resolves.toBe(false);
     await expect(first).resolves.toBe('a->b');
@@ -176,7 +161,7 @@ describe.each([
 
   it('locks the key a function template computes', async () => {
     const first = orders.reserve('sku-1', 1000);
-    await until(() => app.get(LockService).isLocked('stock:SKU-1'));
+    await waitUntil(() => app.get(LockService).isLocked('stock:SKU-1'), 'the lock is held');
     await expect(app.get(LockService).isLocked('stock:SKU-1')).resolves.toBe(true);
     await expect(orders.reserve('sku-1')).rejects.toBeInstanceOf(LockNotAcquiredError);
     await first;
@@ -201,7 +186,7 @@ describe.each([
 
   it("onLocked 'skip' resolves undefined without running the method", async () => {
     const first = orders.report(1000);
-    await until(() => app.get(LockService).isLocked('job:report'));
+    await waitUntil(() => app.get(LockService).isLocked('job:report'), 'the lock is held');
     await expect(orders.report()).resolves.toBeUndefined();
     await expect(first).resolves.toBe('report');
     expect(orders.runs).toBe(1);
@@ -254,11 +239,11 @@ describe('@WithLock definition errors', () => {
 describe('@WithLock across applications', () => {
   it('two applications on different Redis servers never share locks', async () => {
     const second = await startRedisServer();
-    const appA = await createApp(server.url);
+    const appA = await createApp(fixture.server.url);
     const appB = await createApp(second.url);
     try {
       const inA = appA.get(OrdersService).place('shared', 1000);
-      await until(() => appA.get(LockService).isLocked('order:shared'));
+      await waitUntil(() => appA.get(LockService).isLocked('order:shared'), 'the lock is held');
       await expect(appB.get(OrdersService).place('shared', 0)).resolves.toBe('placed:shared');
       await expect(appA.get(OrdersService).place('shared', 0)).rejects.toBeInstanceOf(
         LockNotAcquiredError,
@@ -302,7 +287,7 @@ describe('@WithLock across applications', () => {
   });
 
   it('forRootAsync takes its options from a class, and never closes a client it was given', async () => {
-    const client = new Redis(server.url);
+    const client = new Redis(fixture.server.url);
     @Injectable()
     class LockOptionsFactory {
       create(): DistributedLockModuleOptions {
@@ -316,7 +301,10 @@ describe('@WithLock across applications', () => {
     const app = await moduleRef.init();
     try {
       const running = app.get(OrdersService).place('u6', 1000);
-      await until(async () => (await raw.exists('cls:{order:u6}')) === 1, 'the lock under cls:');
+      await waitUntil(
+        async () => (await fixture.redis.exists('cls:{order:u6}')) === 1,
+        'the lock under cls:',
+      );
       await running;
     } finally {
       await app.close();
@@ -330,7 +318,7 @@ describe('@WithLock across applications', () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
         DistributedLockModule.forRootAsync({
-          useFactory: async () => ({ redis: server.url, keyPrefix: 'async:' }),
+          useFactory: async () => ({ redis: fixture.server.url, keyPrefix: 'async:' }),
         }),
       ],
       providers: [OrdersService],
@@ -338,8 +326,8 @@ describe('@WithLock across applications', () => {
     const app = await moduleRef.init();
     try {
       const running = app.get(OrdersService).place('u5', 1000);
-      await until(
-        async () => (await raw.exists('async:{order:u5}')) === 1,
+      await waitUntil(
+        async () => (await fixture.redis.exists('async:{order:u5}')) === 1,
         'the lock under async:',
       );
       await running;
