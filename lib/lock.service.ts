@@ -72,12 +72,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   acquire(key: string, options?: LockOptions): Promise<Lock>;
   acquire(keys: readonly string[], options?: LockOptions): Promise<MultiLock>;
   async acquire(key: string | readonly string[], options?: LockOptions): Promise<Held> {
-    const keys = normalizeKeys(key, 'acquire');
-    const opts = resolveLockOptions(this.options, options);
-    const started = Date.now();
-    const lock = await this.take(key, keys, opts, started + opts.waitTimeout);
-    if (!lock) throw new LockNotAcquiredError(key, Date.now() - started);
-    return lock;
+    return this.takeOrThrow(key, normalizeKeys(key, 'acquire'), options);
   }
 
   /** Takes the lock only if it is free now; never waits. */
@@ -113,11 +108,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     if (typeof fn !== 'function') {
       throw new TypeError('LockService.using: the second argument must be a function.');
     }
-    const keys = normalizeKeys(key, 'using');
-    const opts = resolveLockOptions(this.options, options);
-    const started = Date.now();
-    const lock = await this.take(key, keys, opts, started + opts.waitTimeout);
-    if (!lock) throw new LockNotAcquiredError(key, Date.now() - started);
+    const lock = await this.takeOrThrow(key, normalizeKeys(key, 'using'), options);
     return this.runHolding(lock, () => (fn as (lock: Held) => T | Promise<T>)(lock));
   }
 
@@ -201,19 +192,36 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     return this.runHolding(lock, fn);
   }
 
-  /** @internal One permit of a semaphore; used by `Semaphore`. */
-  takePermit(
+  /** @internal A permit of a semaphore, waiting up to `waitTimeout`; used by `Semaphore`. */
+  async acquirePermit(
+    key: string,
+    permits: number,
+    options: Omit<LockOptions, 'mode'> | undefined,
+  ): Promise<Lock> {
+    const opts = resolveLockOptions(this.options, { ...options, mode: undefined });
+    const started = Date.now();
+    const permit = await this.takePermit(key, permits, opts, started + opts.waitTimeout);
+    if (!permit) throw new LockNotAcquiredError(key, Date.now() - started);
+    return permit;
+  }
+
+  /** @internal A permit of a semaphore if one is free now; used by `Semaphore`. */
+  tryAcquirePermit(
+    key: string,
+    permits: number,
+    options: Omit<LockOptions, 'mode' | 'waitTimeout'> | undefined,
+  ): Promise<Lock | null> {
+    const opts = resolveLockOptions(this.options, { ...options, waitTimeout: 0, mode: undefined });
+    return this.takePermit(key, permits, opts, Date.now());
+  }
+
+  private takePermit(
     key: string,
     permits: number,
     opts: ResolvedLockOptions,
     deadline: number,
   ): Promise<Lock | null> {
     return this.takeOne(this.resource(key, 's', permits), opts, deadline);
-  }
-
-  /** @internal */
-  resolveOptions(options: LockOptions | undefined): ResolvedLockOptions {
-    return resolveLockOptions(this.options, options);
   }
 
   /** @internal Runs `fn` holding `lock` (inside its reentrancy scope) and always releases it. */
@@ -276,6 +284,18 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  private async takeOrThrow(
+    key: string | readonly string[],
+    keys: readonly string[],
+    options: LockOptions | undefined,
+  ): Promise<Held> {
+    const opts = resolveLockOptions(this.options, options);
+    const started = Date.now();
+    const lock = await this.take(key, keys, opts, started + opts.waitTimeout);
+    if (!lock) throw new LockNotAcquiredError(key, Date.now() - started);
+    return lock;
+  }
+
   private take(
     key: string | readonly string[],
     keys: readonly string[],
@@ -302,27 +322,28 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
         return mine.reenter();
       }
     }
+    opts.signal?.throwIfAborted();
     const token = newLockToken();
-    const waiter = deadline > Date.now() ? this.store.addWaiter(resource, token) : undefined;
+    const canWait = deadline > Date.now();
+    if (resource.mode === 'x') {
+      // Uncontended exclusive locks take one bare SET NX, with no waiter set up for them.
+      const requestedAt = Date.now();
+      const fencingToken = await this.store.acquireFast(resource, token, opts.ttl);
+      if (fencingToken !== null)
+        return this.checkedHold(resource, token, fencingToken, opts, requestedAt);
+      if (!canWait) return null;
+    }
+    // Registered before joining the line, so that no hand-over to this token can go unheard.
+    const waiter = canWait ? this.store.addWaiter(resource, token) : undefined;
     const waiterLease = waiter ? this.waiterLease : 0;
     let listening = false;
     let queued = false;
     let lock: LockHandle | undefined;
     try {
-      opts.signal?.throwIfAborted();
-      if (resource.mode === 'x') {
-        // Uncontended exclusive locks take one bare SET NX; the line is joined only on a miss,
-        // after subscribing, so no hand-over can be missed.
-        const requestedAt = Date.now();
-        const fencingToken = await this.store.acquireFast(resource, token, opts.ttl);
-        if (fencingToken !== null) {
-          lock = this.hold(resource, token, fencingToken, opts, requestedAt);
-        } else if (!waiter) {
-          return null;
-        } else {
-          await this.store.listen(waiter);
-          listening = true;
-        }
+      if (waiter && resource.mode === 'x') {
+        // Subscribed before the first queued attempt: nothing sent to this waiter is missed.
+        await this.store.listen(waiter);
+        listening = true;
       }
       while (!lock) {
         opts.signal?.throwIfAborted();
@@ -352,6 +373,21 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
       if (waiter) this.store.removeWaiter(waiter);
       if (queued && !lock) await this.leaveQuietly(resource, token);
     }
+    return this.unlessAborted(lock, opts);
+  }
+
+  private checkedHold(
+    resource: LockResource,
+    token: string,
+    fencingToken: number,
+    opts: ResolvedLockOptions,
+    requestedAt: number,
+  ): Promise<LockHandle> {
+    return this.unlessAborted(this.hold(resource, token, fencingToken, opts, requestedAt), opts);
+  }
+
+  /** A caller that aborted while its lock was being taken does not get it. */
+  private async unlessAborted(lock: LockHandle, opts: ResolvedLockOptions): Promise<LockHandle> {
     if (opts.signal?.aborted) {
       await this.releaseQuietly(lock);
       opts.signal.throwIfAborted();

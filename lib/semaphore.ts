@@ -1,4 +1,3 @@
-import { LockNotAcquiredError } from './errors/lock-not-acquired.error';
 import type { LockOptions } from './interfaces/lock-options.interface';
 import type { Lock } from './interfaces/lock.interface';
 import type { LockService } from './lock.service';
@@ -18,23 +17,13 @@ export class Semaphore {
   ) {}
 
   /** Takes a permit, waiting up to `waitTimeout`; rejects with `LockNotAcquiredError` after that. */
-  async acquire(options?: PermitOptions): Promise<Lock> {
-    const opts = this.service.resolveOptions({ ...options, mode: undefined });
-    const started = Date.now();
-    const permit = await this.service.takePermit(
-      this.key,
-      this.permits,
-      opts,
-      started + opts.waitTimeout,
-    );
-    if (!permit) throw new LockNotAcquiredError(this.key, Date.now() - started);
-    return permit;
+  acquire(options?: PermitOptions): Promise<Lock> {
+    return this.service.acquirePermit(this.key, this.permits, options);
   }
 
   /** Takes a permit only if one is free now. */
   tryAcquire(options?: Omit<PermitOptions, 'waitTimeout'>): Promise<Lock | null> {
-    const opts = this.service.resolveOptions({ ...options, waitTimeout: 0, mode: undefined });
-    return this.service.takePermit(this.key, this.permits, opts, Date.now());
+    return this.service.tryAcquirePermit(this.key, this.permits, options);
   }
 
   /** Runs `fn` holding a permit and always gives it back; resolves `fn`'s result. */

@@ -6,6 +6,7 @@ export interface RedisConnectionLike {
   quit(): Promise<unknown>;
   disconnect(): void;
   on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'ready', listener: () => void): unknown;
 }
 
 /** The subset of an ioredis client (standalone or cluster) that the Redis store uses. */
@@ -22,6 +23,7 @@ export interface RedisSubscriberLike extends RedisConnectionLike {
   unsubscribe(channel: string): Promise<unknown>;
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'ready', listener: () => void): unknown;
 }
 
 export interface DistributedLockModuleOptions {

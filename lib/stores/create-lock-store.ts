@@ -1,9 +1,8 @@
-import { Logger } from '@nestjs/common';
 import { Redis, RedisOptions } from 'ioredis';
-import { LOGGER_CONTEXT } from '../distributed-lock.constants';
 import { MESSAGES } from '../distributed-lock.messages';
 import type { RedisClientLike } from '../interfaces/distributed-lock-module-options.interface';
 import type { LockStore } from './lock-store.interface';
+import { logConnectionErrors } from './log-connection-errors';
 import { MemoryLockStore } from './memory-lock.store';
 import { RedisLockStore } from './redis-lock.store';
 
@@ -36,20 +35,6 @@ export function createLockStore(
     typeof redis === 'string'
       ? new Redis(redis, OWNED_CLIENT_DEFAULTS)
       : new Redis({ ...OWNED_CLIENT_DEFAULTS, ...redis });
-  logConnectionErrors(client);
+  logConnectionErrors(client, MESSAGES.redisError);
   return new RedisLockStore(client, true);
-}
-
-/** One log line per outage rather than one per reconnect attempt (and no "Unhandled error event"). */
-function logConnectionErrors(client: Redis): void {
-  const logger = new Logger(LOGGER_CONTEXT);
-  let reported = false;
-  client.on('error', (err: Error) => {
-    if (reported) return;
-    reported = true;
-    logger.error(MESSAGES.redisError(err.message));
-  });
-  client.on('ready', () => {
-    reported = false;
-  });
 }

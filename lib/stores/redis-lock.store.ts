@@ -1,5 +1,4 @@
-import { Logger } from '@nestjs/common';
-import { LOGGER_CONTEXT } from '../distributed-lock.constants';
+import { FENCING_RETENTION_MS } from '../distributed-lock.constants';
 import { MESSAGES } from '../distributed-lock.messages';
 import { LockStoreUnavailableError } from '../errors/lock-store-unavailable.error';
 import type {
@@ -7,7 +6,6 @@ import type {
   RedisSubscriberLike,
 } from '../interfaces/distributed-lock-module-options.interface';
 import type { LockResource } from './lock-resource';
-import { FENCING_RETENTION_MS } from '../distributed-lock.constants';
 import {
   ACQUIRE_SCRIPT,
   EXTEND_SCRIPT,
@@ -18,6 +16,7 @@ import {
   RELEASE_SCRIPT,
 } from './lock-scripts';
 import type { AcquireMiss, LockStore } from './lock-store.interface';
+import { logConnectionErrors } from './log-connection-errors';
 import type { Waiter } from './waiter';
 import { WaiterRegistry } from './waiter-registry';
 
@@ -182,12 +181,7 @@ export class RedisLockStore implements LockStore {
         const valid = Number.isSafeInteger(handOver.fencingToken) && handOver.leaseMs > 0;
         this.waiters.wake(token, valid ? handOver : undefined);
       });
-      let reported = false;
-      subscriber.on('error', (err: Error) => {
-        if (reported) return;
-        reported = true;
-        new Logger(LOGGER_CONTEXT).warn(MESSAGES.subscriberError(err.message));
-      });
+      logConnectionErrors(subscriber, MESSAGES.subscriberError, 'warn');
       this.subscriber = subscriber;
     }
     return this.subscriber;

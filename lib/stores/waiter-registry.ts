@@ -6,7 +6,7 @@ export class WaiterRegistry {
   private readonly waiters = new Map<string, Waiter>();
 
   add(resource: LockResource, token: string): Waiter {
-    const waiter = new Waiter(resource.id, resource.channel, token);
+    const waiter = new Waiter(resource.channel, token);
     this.waiters.set(token, waiter);
     return waiter;
   }

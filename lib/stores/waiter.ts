@@ -15,7 +15,6 @@ export class Waiter {
   private resolveWait: (() => void) | undefined;
 
   constructor(
-    readonly resourceId: string,
     readonly channel: string,
     readonly token: string,
   ) {}
