@@ -5,7 +5,11 @@ import {
   LockService,
   LockStoreUnavailableError,
 } from '../../lib';
+import { Redis } from 'ioredis';
+import { lockResource } from '../../lib/stores/lock-resource';
+import { RedisLockStore } from '../../lib/stores/redis-lock.store';
 import { startRedisServer } from '../support/redis-server';
+import { waitUntil } from '../support/spawn-worker';
 import { useRedisServer } from '../support/use-redis-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -289,6 +293,91 @@ describe('LockService on Redis only', () => {
 
   afterEach(async () => {
     await locks.onApplicationShutdown();
+  });
+
+  it('wakes the first waiter when the holder’s lease ends, not at its next re-check', async () => {
+    const url = fixture.server.url;
+    const holder = new LockService({ redis: url, keyPrefix: 'abandoned:' });
+    const patient = new LockService({
+      redis: url,
+      keyPrefix: 'abandoned:',
+      recheckInterval: 60_000,
+    });
+    try {
+      // A holder that stops renewing, as one that died would.
+      const stale = await holder.acquire('job', { ttl: 300, autoExtend: false });
+      const next = await patient.acquire('job', { waitTimeout: 10_000 });
+      expect(next.fencingToken).toBeGreaterThan(stale.fencingToken);
+      expect(await next.release()).toBe(true);
+    } finally {
+      await holder.close();
+      await patient.close();
+    }
+  });
+
+  it('a holder handed the lock keeps it past the hand-over’s short lease', async () => {
+    // Waiter leases are 3 × 100 ms here, so a hand-over lasts at most 300 ms until topped up.
+    const quick = new LockService({
+      redis: fixture.server.url,
+      keyPrefix: 'topup:',
+      recheckInterval: 100,
+    });
+    try {
+      const first = await quick.acquire('topup');
+      const waiting = quick.acquire('topup', { ttl: 5_000, autoExtend: false, waitTimeout: 5_000 });
+      await waitUntil(
+        async () => (await fixture.redis.zcard('topup:{topup}:queue')) === 1,
+        'queued',
+      );
+      await first.release();
+      const second = await waiting;
+      await sleep(800);
+      expect(second.signal.aborted).toBe(false);
+      expect(await fixture.redis.get('topup:{topup}')).toBe(second.token);
+      expect(await second.release()).toBe(true);
+    } finally {
+      await quick.close();
+    }
+  });
+
+  describe('hand-overs at the store', () => {
+    let store: RedisLockStore;
+    const resource = lockResource('handover:', '', 'job', 'x');
+
+    beforeEach(() => {
+      store = new RedisLockStore(new Redis(fixture.server.url), true);
+    });
+
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('a waiter that missed the hand-over message gets the lock at its next look', async () => {
+      expect(await store.acquireFast(resource, 'holder', 10_000)).toEqual(expect.any(Number));
+      expect(await store.acquire(resource, 'waiter', 20_000, 3_000)).toEqual({
+        retryInMs: expect.any(Number),
+      });
+      // Handed over while nobody listens for 'waiter'.
+      expect(await store.release(resource, 'holder', false)).toBe(true);
+      expect(await fixture.redis.get(resource.id)).toBe('waiter');
+      const fence = await store.acquire(resource, 'waiter', 20_000, 3_000);
+      expect(fence).toEqual(expect.any(Number));
+      // Now that it showed up, its full lease, not just the hand-over's.
+      expect(await fixture.redis.pttl(resource.id)).toBeGreaterThan(3_000);
+      expect(await store.release(resource, 'waiter', false)).toBe(true);
+    });
+
+    it('a waiter that gives up after being handed the lock passes it on to the next', async () => {
+      await store.acquireFast(resource, 'holder', 10_000);
+      await store.acquire(resource, 'quitter', 10_000, 3_000);
+      await store.acquire(resource, 'next', 10_000, 3_000);
+      await store.release(resource, 'holder', false);
+      expect(await fixture.redis.get(resource.id)).toBe('quitter');
+      await store.leave(resource, 'quitter');
+      expect(await fixture.redis.get(resource.id)).toBe('next');
+      expect(await store.release(resource, 'next', true)).toBe(true);
+      expect(await fixture.redis.exists(resource.id)).toBe(0);
+    });
   });
 
   it('keeps every key of a lock in one hash slot', async () => {
