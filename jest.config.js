@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
+  // The fault suite has a job of its own: npm run test:fault.
+  testPathIgnorePatterns: ['/node_modules/', '/test/fault/'],
   transform: {
     '^.+\\.(t|j)sx?$': [
       '@swc/jest',
