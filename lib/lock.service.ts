@@ -6,6 +6,7 @@ import {
   OnModuleInit,
   Optional,
 } from '@nestjs/common';
+import { isObservable } from 'rxjs';
 import {
   LOCK_NAMESPACE,
   LOGGER_CONTEXT,
@@ -31,6 +32,7 @@ import {
 } from './lock-options';
 import { newLockToken } from './lock-token';
 import { MultiLockHandle } from './multi-lock-handle';
+import { holdUntilSettled } from './observable-hold';
 import { Semaphore } from './semaphore';
 import { createLockStore } from './stores/create-lock-store';
 import { HoldMode, LockResource, lockResource } from './stores/lock-resource';
@@ -224,7 +226,10 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     return this.takeOne(this.resource(key, 's', permits), opts, deadline);
   }
 
-  /** @internal Runs `fn` holding `lock` (inside its reentrancy scope) and always releases it. */
+  /**
+   * @internal Runs `fn` holding `lock` (inside its reentrancy scope) and always releases it;
+   * an Observable `fn` returns holds it until it settles (see `holdUntilSettled`).
+   */
   async runHolding<T>(lock: Held, fn: () => T | Promise<T>): Promise<T> {
     let result: T;
     try {
@@ -232,6 +237,15 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     } catch (err) {
       await this.releaseQuietly(lock);
       throw err;
+    }
+    if (isObservable(result)) {
+      return holdUntilSettled(result, {
+        lock,
+        subscribeWithinMs: this.options.ttl,
+        logger: this.logger,
+        inScope: (subscribe) => this.inScope(lock, subscribe),
+        release: () => this.releaseQuietly(lock),
+      }) as T;
     }
     await this.releaseQuietly(lock);
     return result;
