@@ -9,7 +9,8 @@ tar -C "$root" --exclude=./node_modules --exclude=./dist --exclude=./dist-sample
 cd "$work"
 npm install --no-audit --no-fund
 npm install --no-save --no-audit --no-fund @nestjs/common@11 @nestjs/core@11 @nestjs/testing@11 \
-  @nestjs/platform-express@11 @nestjs/schedule@5
+  @nestjs/platform-express@11 @nestjs/schedule@5 @nestjs/platform-fastify@11 \
+  @nestjs/microservices@11
 node -e "console.log('NestJS', require('@nestjs/core/package.json').version)"
 npx tsc -p tsconfig.json --noEmit
 npm run build
