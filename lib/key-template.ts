@@ -201,6 +201,18 @@ function placeholderValue(
           `${segments.slice(0, i).join('.')} is ${value === null ? 'null' : 'undefined'}`,
       );
     }
+    // Own properties only: `<id.constructor.name>` must not reach into prototypes.
+    if (!Object.hasOwn(value as object, segments[i])) {
+      if (segments[i] in Object(value)) {
+        throw new LockKeyError(
+          `${where}: placeholder <${placeholder.text}> cannot be resolved: ` +
+            `${segments.slice(0, i + 1).join('.')} is inherited, and key templates read own ` +
+            `properties only${value instanceof Map ? " (a Map's entries are not properties)" : ''}`,
+        );
+      }
+      value = undefined;
+      continue;
+    }
     value = (value as Record<string, unknown>)[segments[i]];
   }
   switch (typeof value) {

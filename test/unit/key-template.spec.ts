@@ -299,6 +299,54 @@ describe('compileKeyTemplate', () => {
       );
     });
 
+    it('reads own properties only: <id.constructor.name> is a 400 naming the placeholder', () => {
+      for (const id of ['u1', 7, { a: 1 }]) {
+        const error = callError('<userId.constructor.name>', [id, {}]);
+        expect(error.message).toBe(
+          '@WithLock on OrdersController.create: placeholder <userId.constructor.name> cannot ' +
+            'be resolved: userId.constructor is inherited, and key templates read own ' +
+            'properties only',
+        );
+      }
+      expect(callError('<dto.toString>', ['u', {}]).message).toContain('dto.toString is inherited');
+      expect(callError('<dto.__proto__>', ['u', {}]).message).toContain('is inherited');
+    });
+
+    it('does not read a getter of a class instance through its prototype', () => {
+      class User {
+        constructor(private readonly secretId: string) {}
+        get id() {
+          return this.secretId;
+        }
+      }
+      const error = callError('<dto.user.id>', ['u', { user: new User('sk_live_SECRET') }]);
+      expect(error.message).toContain('dto.user.id is inherited');
+      expect(error.message).not.toContain('sk_live_SECRET');
+    });
+
+    it('still reads array indexes and lengths, string lengths and own getters', () => {
+      expect(resolve('<dto.items.length>', ['u', { items: [{ id: 1 }, { id: 2 }] }])).toEqual([
+        '2',
+      ]);
+      expect(resolve('<userId.length>:<userId.0>', ['abc', {}])).toEqual(['3:a']);
+      const user = Object.defineProperty({}, 'id', { get: () => 'g', enumerable: true });
+      expect(resolve('<dto.user.id>', ['u', { user }])).toEqual(['g']);
+      expect(
+        resolve('<dto.user.id>', ['u', { user: Object.assign(Object.create(null), { id: 'n' }) }]),
+      ).toEqual(['n']);
+    });
+
+    it('says why a Map is not read by key', () => {
+      const user = new Map([['id', 'u1']]);
+      expect(callError('<dto.user.size>', ['u', { user }]).message).toContain(
+        "dto.user.size is inherited, and key templates read own properties only (a Map's " +
+          'entries are not properties)',
+      );
+      expect(callError('<dto.user.id>', ['u', { user }]).message).toContain(
+        'placeholder <dto.user.id> is undefined',
+      );
+    });
+
     it('never puts the argument value into the message', () => {
       const secret = 'sk_live_7f3a9c-SECRET';
       const values: unknown[] = [
