@@ -1,6 +1,7 @@
 import { Redis, RedisOptions } from 'ioredis';
 import { MESSAGES } from '../distributed-lock.messages';
 import type { RedisClientLike } from '../interfaces/distributed-lock-module-options.interface';
+import { assertRedisOption } from '../validation/redis-option';
 import type { LockStore } from './lock-store.interface';
 import { logConnectionErrors } from './log-connection-errors';
 import { MemoryLockStore } from './memory-lock.store';
@@ -26,11 +27,7 @@ export function createLockStore(
 ): LockStore {
   if (redis === undefined) return new MemoryLockStore();
   if (isClient(redis)) return new RedisLockStore(redis, false);
-  if (typeof redis !== 'string' && (typeof redis !== 'object' || redis === null)) {
-    throw new TypeError(
-      'DistributedLockModule: `redis` must be a redis:// URL, ioredis options or an ioredis client.',
-    );
-  }
+  assertRedisOption(redis);
   const client =
     typeof redis === 'string'
       ? new Redis(redis, OWNED_CLIENT_DEFAULTS)
