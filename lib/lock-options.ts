@@ -8,7 +8,16 @@ import {
 } from './distributed-lock.constants';
 import type { DistributedLockModuleOptions } from './interfaces/distributed-lock-module-options.interface';
 import type { LockMode, LockOptions } from './interfaces/lock-options.interface';
-import { assertTtl } from './lock-handle';
+import { describeValue } from './validation/describe-value';
+import { assertKnownOptions } from './validation/known-options';
+import { assertCount, assertTimerMs, assertWaitTimeout } from './validation/number-options';
+import {
+  LOCK_OPTION_NAMES,
+  MODULE_EXTRA_NAMES,
+  MODULE_OPTION_NAMES,
+} from './validation/option-names';
+import { assertBoolean, assertOneOf } from './validation/option-types';
+import { assertRedisOption } from './validation/redis-option';
 
 export interface ResolvedLockOptions {
   ttl: number;
@@ -28,56 +37,77 @@ export interface ResolvedModuleOptions {
 }
 
 const MODES: readonly LockMode[] = ['exclusive', 'read', 'write'];
+const EVICTION_POLICIES = ['warn', 'throw', 'ignore'] as const;
+const MODULE_LABEL = 'DistributedLockModule option';
+const LOCK_LABEL = 'Lock option';
 
-export function assertWaitTimeout(value: unknown): asserts value is number {
-  // Infinity is allowed: wait until the lock is free or the signal aborts.
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-    throw new TypeError(
-      `Lock option \`waitTimeout\` must be a number of ms >= 0, got ${String(value)}.`,
-    );
-  }
-}
-
-function assertBoolean(value: unknown, name: string): asserts value is boolean {
-  if (typeof value !== 'boolean') {
-    throw new TypeError(`Lock option \`${name}\` must be a boolean, got ${String(value)}.`);
-  }
-}
-
-/** Checks what a caller passed; unset options are left unset. */
-export function validateLockOptions(options: LockOptions | undefined): void {
+/**
+ * Checks what a caller passed, names first: every name must be in `names`, and the value of
+ * each acquisition option (ttl, waitTimeout, autoExtend, mode, signal) present must be valid.
+ * Unset options are left unset. `label` starts messages, e.g. `'@WithLock option'`.
+ */
+export function validateLockOptions(
+  options: unknown,
+  names: readonly string[] = LOCK_OPTION_NAMES,
+  label = LOCK_LABEL,
+): void {
   if (options === undefined) return;
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError('Lock options must be an object.');
-  }
-  if (options.ttl !== undefined) assertTtl(options.ttl);
-  if (options.waitTimeout !== undefined) assertWaitTimeout(options.waitTimeout);
-  if (options.autoExtend !== undefined) assertBoolean(options.autoExtend, 'autoExtend');
-  if (options.mode !== undefined && !MODES.includes(options.mode)) {
+  assertKnownOptions(options, names, label);
+  const { ttl, waitTimeout, autoExtend, mode, signal } = options;
+  if (ttl !== undefined) assertTimerMs(ttl, 'ttl', label);
+  if (waitTimeout !== undefined) assertWaitTimeout(waitTimeout, label);
+  if (autoExtend !== undefined) assertBoolean(autoExtend, 'autoExtend', label);
+  if (mode !== undefined) assertOneOf(mode, MODES, 'mode', label);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(
-      `Lock option \`mode\` must be 'exclusive', 'read' or 'write', got ${String(options.mode)}.`,
+      `${label} \`signal\` must be an AbortSignal, got ${describeValue(signal)}.`,
     );
   }
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-    throw new TypeError('Lock option `signal` must be an AbortSignal.');
+}
+
+/** Checks every module option that is set; names first, so a typo is reported as one. */
+function validateModuleOptions(options: unknown): asserts options is DistributedLockModuleOptions {
+  assertKnownOptions(options, MODULE_OPTION_NAMES, MODULE_LABEL, MODULE_EXTRA_NAMES);
+  const label = MODULE_LABEL;
+  const { keyPrefix, ttl, waitTimeout, autoExtend, recheckInterval, reentrant } = options;
+  assertRedisOption(options.redis);
+  if (keyPrefix !== undefined) assertKeyPrefix(keyPrefix);
+  if (ttl !== undefined) assertTimerMs(ttl, 'ttl', label);
+  if (waitTimeout !== undefined) assertWaitTimeout(waitTimeout, label);
+  if (autoExtend !== undefined) assertBoolean(autoExtend, 'autoExtend', label);
+  if (recheckInterval !== undefined) assertTimerMs(recheckInterval, 'recheckInterval', label);
+  if (reentrant !== undefined) assertBoolean(reentrant, 'reentrant', label);
+  const { commandTimeout, syncReplicas, syncTimeout, evictionPolicy } = options;
+  if (commandTimeout !== undefined) assertTimerMs(commandTimeout, 'commandTimeout', label);
+  if (syncReplicas !== undefined) assertCount(syncReplicas, 'syncReplicas', label);
+  if (syncTimeout !== undefined) assertTimerMs(syncTimeout, 'syncTimeout', label);
+  if (evictionPolicy !== undefined) {
+    assertOneOf(evictionPolicy, EVICTION_POLICIES, 'evictionPolicy', label);
+  }
+}
+
+function assertKeyPrefix(keyPrefix: unknown): void {
+  if (typeof keyPrefix !== 'string') {
+    throw new TypeError(
+      `${MODULE_LABEL} \`keyPrefix\` must be a string, got ${describeValue(keyPrefix)}.`,
+    );
+  }
+  // The module puts each key's hash tag ({...}) after the prefix; braces in the prefix would
+  // make Redis Cluster hash the prefix instead, and a lock's keys could land on other slots.
+  if (/[{}]/.test(keyPrefix)) {
+    throw new TypeError(
+      `${MODULE_LABEL} \`keyPrefix\` must not contain { or } (they would break Redis Cluster ` +
+        `hash tags), got ${describeValue(keyPrefix)}.`,
+    );
   }
 }
 
 export function resolveModuleOptions(options: DistributedLockModuleOptions): ResolvedModuleOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError('DistributedLockModule options must be an object.');
-  }
-  validateLockOptions(options);
-  const keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
-  if (typeof keyPrefix !== 'string') {
-    throw new TypeError('DistributedLockModule option `keyPrefix` must be a string.');
-  }
+  validateModuleOptions(options);
   const recheckInterval = options.recheckInterval ?? DEFAULT_RECHECK_INTERVAL_MS;
-  assertTtl(recheckInterval, 'recheckInterval');
   const reentrant = options.reentrant ?? DEFAULT_REENTRANT;
-  assertBoolean(reentrant, 'reentrant');
   return {
-    keyPrefix,
+    keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
     ttl: options.ttl ?? DEFAULT_TTL_MS,
     waitTimeout: options.waitTimeout ?? DEFAULT_WAIT_TIMEOUT_MS,
     autoExtend: options.autoExtend ?? DEFAULT_AUTO_EXTEND,

@@ -38,6 +38,8 @@ import { createLockStore } from './stores/create-lock-store';
 import { HoldMode, LockResource, lockResource } from './stores/lock-resource';
 import type { LockStore } from './stores/lock-store.interface';
 import type { HandOver } from './stores/waiter';
+import { describeType } from './validation/describe-value';
+import { assertPermits } from './validation/number-options';
 
 /** Services of the running Nest applications, for `@WithLock` on instances Nest did not bind. */
 const liveServices = new Set<LockService>();
@@ -120,7 +122,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
    * or when `reentrant` is off (the call chain is then not tracked).
    */
   current(key: string): HeldLock | undefined {
-    normalizeKeys(key, 'current');
+    assertSingleKey(key, 'current');
     const lock = this.context.find(this.resource(key, 'x').id);
     if (!lock?.held) return undefined;
     return {
@@ -135,7 +137,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
 
   /** Whether someone holds the lock on `key` right now (in any mode). */
   async isLocked(key: string): Promise<boolean> {
-    normalizeKeys(key, 'isLocked');
+    assertSingleKey(key, 'isLocked');
     return this.store.isLocked(this.resource(key, 'x'));
   }
 
@@ -144,12 +146,8 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
    * that dies gives its permit back when its lease ends.
    */
   semaphore(key: string, permits: number): Semaphore {
-    normalizeKeys(key, 'semaphore');
-    if (!Number.isInteger(permits) || permits < 1) {
-      throw new TypeError(
-        `LockService.semaphore: permits must be a positive integer, got ${String(permits)}.`,
-      );
-    }
+    assertSingleKey(key, 'semaphore');
+    assertPermits(permits, 'LockService.semaphore');
     return new Semaphore(key, permits, this);
   }
 
@@ -471,6 +469,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
+// Keys may come from requests: messages give their type, never their text.
 function normalizeKeys(key: unknown, method: string): readonly string[] {
   if (typeof key === 'string') {
     if (key.length === 0) throw new TypeError(`LockService.${method}: the key is empty.`);
@@ -478,14 +477,28 @@ function normalizeKeys(key: unknown, method: string): readonly string[] {
   }
   if (Array.isArray(key)) {
     if (key.length === 0) throw new TypeError(`LockService.${method}: the key list is empty.`);
-    for (const k of key) {
+    key.forEach((k: unknown, i) => {
       if (typeof k !== 'string' || k.length === 0) {
-        throw new TypeError(`LockService.${method}: every key must be a non-empty string.`);
+        throw new TypeError(
+          `LockService.${method}: every key must be a non-empty string, but key ${i} is ` +
+            `${k === '' ? 'empty' : describeType(k)}.`,
+        );
       }
-    }
+    });
     return [...new Set(key as string[])];
   }
   throw new TypeError(
-    `LockService.${method}: the key must be a non-empty string or an array of them, got ${typeof key}.`,
+    `LockService.${method}: the key must be a non-empty string or an array of them, ` +
+      `got ${describeType(key)}.`,
+  );
+}
+
+/** For methods of one key: an array would be read as the one key `'a,b'`. */
+function assertSingleKey(key: unknown, method: string): asserts key is string {
+  if (typeof key === 'string' && key.length > 0) return;
+  throw new TypeError(
+    `LockService.${method} takes one key, a non-empty string, got ` +
+      `${key === '' ? 'an empty string' : describeType(key)}` +
+      (Array.isArray(key) ? `; call it once per key.` : '.'),
   );
 }

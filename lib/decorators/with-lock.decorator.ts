@@ -5,6 +5,9 @@ import type { WithLockOptions } from '../interfaces/with-lock-options.interface'
 import { compileKeyTemplate, KeyTemplate } from '../key-template';
 import { validateLockOptions } from '../lock-options';
 import { LockService } from '../lock.service';
+import { assertPermits } from '../validation/number-options';
+import { WITH_LOCK_OPTION_NAMES, WITH_SEMAPHORE_OPTION_NAMES } from '../validation/option-names';
+import { assertOneOf } from '../validation/option-types';
 
 type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -16,7 +19,7 @@ type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
  * `{ mode: 'read' | 'write' }` makes it a read-write lock. The method then returns a promise.
  */
 export function WithLock(template: KeyTemplate, options: WithLockOptions = {}): MethodDecorator {
-  validateWithLockOptions(options, '@WithLock');
+  validateWithLockOptions(options, WITH_LOCK_OPTION_NAMES, '@WithLock');
   return lockedMethod('@WithLock', template, options, 0);
 }
 
@@ -30,12 +33,8 @@ export function WithSemaphore(
   permits: number,
   options: Omit<WithLockOptions, 'mode'> = {},
 ): MethodDecorator {
-  if (!Number.isInteger(permits) || permits < 1) {
-    throw new TypeError(
-      `@WithSemaphore: permits must be a positive integer, got ${String(permits)}.`,
-    );
-  }
-  validateWithLockOptions(options, '@WithSemaphore');
+  assertPermits(permits, '@WithSemaphore');
+  validateWithLockOptions(options, WITH_SEMAPHORE_OPTION_NAMES, '@WithSemaphore');
   return lockedMethod('@WithSemaphore', template, options, permits);
 }
 
@@ -103,20 +102,16 @@ function serviceFor(instance: unknown, where: string): LockService {
   );
 }
 
-function validateWithLockOptions(options: WithLockOptions, decorator: string): void {
-  validateLockOptions(options);
-  if (
-    options.onLocked !== undefined &&
-    options.onLocked !== 'throw' &&
-    options.onLocked !== 'skip'
-  ) {
-    throw new TypeError(`${decorator} option \`onLocked\` must be 'throw' or 'skip'.`);
-  }
-  if (
-    options.onUnavailable !== undefined &&
-    options.onUnavailable !== 'throw' &&
-    options.onUnavailable !== 'run'
-  ) {
-    throw new TypeError(`${decorator} option \`onUnavailable\` must be 'throw' or 'run'.`);
+function validateWithLockOptions(
+  options: unknown,
+  names: readonly string[],
+  decorator: string,
+): asserts options is WithLockOptions {
+  const label = `${decorator} option`;
+  validateLockOptions(options, names, label);
+  const { onLocked, onUnavailable } = options as WithLockOptions;
+  if (onLocked !== undefined) assertOneOf(onLocked, ['throw', 'skip'], 'onLocked', label);
+  if (onUnavailable !== undefined) {
+    assertOneOf(onUnavailable, ['throw', 'run'], 'onUnavailable', label);
   }
 }

@@ -1,0 +1,65 @@
+import type { DistributedLockModuleOptions } from '../interfaces/distributed-lock-module-options.interface';
+import type { LockOptions } from '../interfaces/lock-options.interface';
+import type { WithLockOptions } from '../interfaces/with-lock-options.interface';
+
+// Every option name a caller may pass, one list per options type: a name missing here is
+// rejected as unknown. A new option is added to its interface and to its list(s) here.
+
+/** `DistributedLockModule.forRoot()` / `new LockService()` options. */
+export const MODULE_OPTION_NAMES = [
+  'redis',
+  'keyPrefix',
+  'ttl',
+  'waitTimeout',
+  'autoExtend',
+  'recheckInterval',
+  'reentrant',
+  'commandTimeout',
+  'syncReplicas',
+  'syncTimeout',
+  'evictionPolicy',
+] as const;
+
+/**
+ * Extras of the module builder (`setExtras`): `forRoot` strips them, but a `forRootAsync`
+ * factory may return them with the options. Accepted and ignored, never suggested.
+ */
+export const MODULE_EXTRA_NAMES = ['isGlobal'] as const;
+
+/** `LockService.acquire` / `tryAcquire` / `using` options. */
+export const LOCK_OPTION_NAMES = ['ttl', 'waitTimeout', 'autoExtend', 'mode', 'signal'] as const;
+
+/** `@WithLock` options. */
+export const WITH_LOCK_OPTION_NAMES = [
+  'ttl',
+  'waitTimeout',
+  'autoExtend',
+  'mode',
+  'onLocked',
+  'onUnavailable',
+] as const;
+
+/** `@WithSemaphore` options. */
+export const WITH_SEMAPHORE_OPTION_NAMES = [
+  'ttl',
+  'waitTimeout',
+  'autoExtend',
+  'onLocked',
+  'onUnavailable',
+] as const;
+
+/** `Semaphore.acquire` / `tryAcquire` / `using` options. */
+export const PERMIT_OPTION_NAMES = ['ttl', 'waitTimeout', 'autoExtend', 'signal'] as const;
+
+// Compile-time guard: each interface's options are all listed (fails to compile otherwise).
+type Unlisted<T, Names extends readonly string[]> = Exclude<keyof T, Names[number]>;
+const allListed: [
+  Unlisted<DistributedLockModuleOptions, typeof MODULE_OPTION_NAMES>,
+  Unlisted<LockOptions, typeof LOCK_OPTION_NAMES>,
+  Unlisted<WithLockOptions, typeof WITH_LOCK_OPTION_NAMES>,
+  Unlisted<Omit<WithLockOptions, 'mode'>, typeof WITH_SEMAPHORE_OPTION_NAMES>,
+  Unlisted<Omit<LockOptions, 'mode'>, typeof PERMIT_OPTION_NAMES>,
+] extends [never, never, never, never, never]
+  ? true
+  : false = true;
+void allListed;
