@@ -5,7 +5,7 @@ export const DEFAULT_WAIT_TIMEOUT_MS = 10_000;
 export const DEFAULT_AUTO_EXTEND = true;
 
 export const DEFAULT_RECHECK_INTERVAL_MS = 1_000;
-export const DEFAULT_REENTRANT = true;
+export const DEFAULT_REENTRANT = false;
 /**
  * A waiter keeps its place in line this many re-check intervals after it last looked; a waiter
  * that died is dropped from the line after that.
@@ -21,6 +21,18 @@ export const FENCING_RETENTION_MS = 24 * 60 * 60 * 1000;
 export const RENEW_AT_LEASE_FRACTION = 1 / 3;
 /** Smallest pause between two failed renewal attempts. */
 export const RENEW_RETRY_MIN_MS = 20;
+/**
+ * A lease is proven until the moment its acquire or renewal was sent, plus the lease, minus
+ * this share of it plus `LEASE_DRIFT_MIN_MS`: room for the two clocks' rates to differ (the
+ * Redlock paper's drift allowance).
+ */
+export const LEASE_DRIFT_FACTOR = 0.01;
+export const LEASE_DRIFT_MIN_MS = 2;
+/** Default bound of one Redis command, reconnect wait and retries included. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
+/** Pauses between retries of a command that Redis refused for now (TRYAGAIN, reconnecting). */
+export const RETRY_BACKOFF_MIN_MS = 10;
+export const RETRY_BACKOFF_MAX_MS = 200;
 
 /** Key namespaces inside the prefix, so a lock and a semaphore of one name never collide. */
 export const LOCK_NAMESPACE = '';

@@ -13,6 +13,14 @@ export const MESSAGES = {
   upgrade: (key: string) =>
     `Cannot take the write lock on "${key}": this call chain holds its read lock, and waiting ` +
     'for the write lock would wait for itself. Release the read lock first.',
+  evictionPolicy: (policy: string) =>
+    `Redis evicts keys under memory pressure (maxmemory-policy ${policy}): a held lock can be ` +
+    'evicted and handed to a second caller. Set maxmemory-policy to noeviction for the lock store.',
+  setupUnchecked: (detail: string) =>
+    `Could not check the lock store's settings at start (${detail}); checking again is not retried.`,
+  selfWait: (key: string) =>
+    `Waiting for lock "${key}", which this call chain already holds: a nested call waits for ` +
+    'itself until its waitTimeout. Release it first, or turn on `reentrant`.',
   inMemoryWarning:
     'DistributedLockModule: no `redis` option given, using the in-memory store. ' +
     'Locks are NOT shared between processes.',

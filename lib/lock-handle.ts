@@ -1,4 +1,10 @@
-import { RENEW_AT_LEASE_FRACTION, RENEW_RETRY_MIN_MS } from './distributed-lock.constants';
+import { monotonicNow, toEpochMs } from './clock';
+import {
+  LEASE_DRIFT_FACTOR,
+  LEASE_DRIFT_MIN_MS,
+  RENEW_AT_LEASE_FRACTION,
+  RENEW_RETRY_MIN_MS,
+} from './distributed-lock.constants';
 import { MESSAGES } from './distributed-lock.messages';
 import { LockLostError } from './errors/lock-lost.error';
 import type { Lock } from './interfaces/lock.interface';
@@ -10,13 +16,31 @@ export interface LockHandleHooks {
   /** The lock stopped being held here (released or lost): forget it. */
   settled(lock: LockHandle): void;
   lost(lock: LockHandle, error: LockLostError): void;
+  /** Releases `lock` in the store, retrying a failure until the store's lease is surely over. */
+  release(lock: LockHandle): Promise<boolean>;
 }
 
 type LockState = 'held' | 'released' | 'lost';
 
+/** The part of a lease that the client cannot count on: the clocks' rates may differ. */
+export function leaseDrift(leaseMs: number): number {
+  return leaseMs * LEASE_DRIFT_FACTOR + LEASE_DRIFT_MIN_MS;
+}
+
+/** The end of a lease granted by a request sent at `sentAt` (monotonic), as the client can prove it. */
+export function provenLeaseEnd(sentAt: number, leaseMs: number): number {
+  return sentAt + leaseMs - leaseDrift(leaseMs);
+}
+
 /**
  * A held lock, its watchdog, and its hold count: the same call chain may take it again
  * (reentrancy); the store is released when the last hold is.
+ *
+ * The lock is held until `deadline` (monotonic ms): the moment its acquire or its last
+ * confirmed renewal was sent, plus the lease, minus the drift allowance. One timer serves it:
+ * armed for the next renewal, or for the deadline while a renewal is in flight or none is due.
+ * At the deadline, unless a renewal confirmed a later lease, the lock is lost whatever the
+ * network does.
  */
 export class LockHandle implements Lock {
   private state: LockState = 'held';
@@ -24,9 +48,12 @@ export class LockHandle implements Lock {
   private ownHoldReleased = false;
   private controller: AbortController | undefined;
   private lostReason: LockLostError | undefined;
-  private renewTimer: NodeJS.Timeout | undefined;
-  /** Local, conservative estimate of when the lease ends: measured from before the request. */
-  private leaseEnd: number;
+  private timer: NodeJS.Timeout | undefined;
+  private renewing = false;
+  /** When the next renewal is due (monotonic); Infinity when none is. */
+  private renewAt = Infinity;
+  /** The latest moment (monotonic) at which the store may still hold this lock. */
+  private storeLeaseEnd: number;
 
   constructor(
     readonly resource: LockResource,
@@ -34,21 +61,24 @@ export class LockHandle implements Lock {
     readonly fencingToken: number,
     private ttl: number,
     private readonly autoExtend: boolean,
-    requestedAt: number,
+    /** Monotonic ms until which the lease is proven. */
+    private deadline: number,
     private readonly store: LockStore,
     private readonly hooks: LockHandleHooks,
-    /** Set when the store handed the lock over: the lease it was given so far. */
-    handOverLeaseMs?: number,
+    /** The lease the store granted so far, when shorter than `ttl` (a hand-over). */
+    grantedLeaseMs: number = ttl,
   ) {
-    this.handedOver = handOverLeaseMs !== undefined;
-    this.leaseEnd = requestedAt + (handOverLeaseMs ?? ttl);
-    if (handOverLeaseMs !== undefined && handOverLeaseMs < ttl) {
+    this.handedOver = grantedLeaseMs !== ttl;
+    this.storeLeaseEnd = monotonicNow() + grantedLeaseMs;
+    const left = deadline - monotonicNow();
+    if (grantedLeaseMs < ttl) {
       // A hand-over lasts only as long as the waiter was known alive: top it up before it ends
       // (most short critical sections are over by then, and need no extra round trip).
-      this.scheduleRenewal(Math.min(handOverLeaseMs / 2, ttl * RENEW_AT_LEASE_FRACTION));
+      this.renewAt = monotonicNow() + Math.min(left / 2, ttl * RENEW_AT_LEASE_FRACTION);
     } else if (autoExtend) {
-      this.scheduleRenewal(ttl * RENEW_AT_LEASE_FRACTION);
+      this.renewAt = monotonicNow() + ttl * RENEW_AT_LEASE_FRACTION;
     }
+    this.arm();
   }
 
   private readonly handedOver: boolean;
@@ -66,8 +96,26 @@ export class LockHandle implements Lock {
     return this.controller.signal;
   }
 
-  get held(): boolean {
+  /** Epoch ms until which the lease is proven; in the past once released or lost. */
+  get validUntil(): number {
+    return toEpochMs(
+      this.state === 'held' ? this.deadline : Math.min(this.deadline, monotonicNow()),
+    );
+  }
+
+  isHeld(): boolean {
+    if (this.state === 'held' && monotonicNow() >= this.deadline) this.expire();
     return this.state === 'held';
+  }
+
+  /** @internal Held by the service's count (the store may still say so after a loss). */
+  get held(): boolean {
+    return this.isHeld();
+  }
+
+  /** @internal The store-side facts a release needs. */
+  get releaseInfo(): { handedOver: boolean; storeLeaseEnd: number } {
+    return { handedOver: this.handedOver, storeLeaseEnd: this.storeLeaseEnd };
   }
 
   /** Releases the hold this object stands for. */
@@ -79,17 +127,17 @@ export class LockHandle implements Lock {
 
   async extend(ttl: number = this.ttl): Promise<boolean> {
     assertTtl(ttl);
-    if (this.state !== 'held') return false;
-    const requestedAt = Date.now();
-    const extended = await this.store.extend(this.resource, this.token, ttl);
-    if (this.state !== 'held') return false;
-    if (!extended) {
-      this.markLost('it expired or another owner holds it');
-      return false;
+    if (!this.isHeld()) return false;
+    const outcome = await this.sendRenewal(ttl);
+    if (outcome instanceof Error) {
+      // The lease stands until its deadline; the watchdog (if on) keeps trying.
+      this.arm();
+      throw outcome;
     }
+    if (outcome === 'failed') return false;
     this.ttl = ttl;
-    this.leaseEnd = requestedAt + ttl;
-    if (this.autoExtend) this.scheduleRenewal(ttl * RENEW_AT_LEASE_FRACTION);
+    if (this.autoExtend) this.renewAt = monotonicNow() + ttl * RENEW_AT_LEASE_FRACTION;
+    this.arm();
     return true;
   }
 
@@ -102,67 +150,121 @@ export class LockHandle implements Lock {
   /** @internal */
   async dropHold(): Promise<boolean> {
     if (this.state === 'released') return false;
-    if (--this.holds > 0 && this.state === 'held') return true;
-    const wasHeld = this.state === 'held';
+    if (--this.holds > 0 && this.isHeld()) return true;
+    const wasHeld = this.isHeld();
     this.state = 'released';
-    this.stopRenewal();
+    this.stop();
     if (wasHeld) this.hooks.settled(this);
-    // A lost lock may still be ours in Redis (renewals failed on a flaky link): try anyway.
-    return this.store.release(this.resource, this.token, this.handedOver);
+    // A lost lock may still be ours in the store (renewals failed on a flaky link): try anyway.
+    return this.hooks.release(this);
   }
 
   /** Stops the watchdog without touching the store (service shutdown). */
   abandon(): void {
-    this.stopRenewal();
+    this.stop();
     this.state = 'released';
   }
 
-  private scheduleRenewal(delayMs: number): void {
-    this.stopRenewal();
-    this.renewTimer = setTimeout(() => void this.renew(), delayMs);
+  private arm(): void {
+    this.stop();
+    if (this.state !== 'held') return;
+    const at = this.renewing ? this.deadline : Math.min(this.deadline, this.renewAt);
+    this.timer = setTimeout(() => this.tick(), Math.max(0, at - monotonicNow()));
     // The watchdog alone must not keep a process alive.
-    this.renewTimer.unref();
+    this.timer.unref();
   }
 
-  private stopRenewal(): void {
-    if (this.renewTimer) clearTimeout(this.renewTimer);
-    this.renewTimer = undefined;
+  private stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    if (this.state !== 'held') return;
+    if (monotonicNow() >= this.deadline) {
+      this.expire();
+      return;
+    }
+    if (!this.renewing && monotonicNow() >= this.renewAt) {
+      void this.renew();
+      return;
+    }
+    this.arm();
+  }
+
+  private expire(): void {
+    this.markLost(
+      this.renewing || this.lastRenewalError
+        ? `its lease ended before a renewal was confirmed (${this.lastRenewalError ?? 'no reply'})`
+        : 'its lease ended',
+    );
+  }
+
+  private lastRenewalError: string | undefined;
+
+  /**
+   * One renewal, bounded by the current deadline. 'renewed': the lease now runs `ttl` from
+   * when it was sent; 'failed': the lock is lost; an error: no answer, the lease stands.
+   */
+  private async sendRenewal(ttl: number): Promise<'renewed' | 'failed' | Error> {
+    const sentAt = monotonicNow();
+    this.renewing = true;
+    this.arm();
+    let extended: boolean;
+    try {
+      extended = await this.store.extend(this.resource, this.token, ttl, {
+        deadline: this.deadline,
+      });
+    } catch (err) {
+      this.lastRenewalError = describeError(err);
+      this.storeLeaseEnd = Math.max(this.storeLeaseEnd, this.deadline + ttl);
+      if (this.state !== 'held') return 'failed';
+      return err instanceof Error ? err : new Error(String(err));
+    } finally {
+      this.renewing = false;
+    }
+    if (this.state !== 'held') return 'failed';
+    if (!extended) {
+      this.markLost('a renewal found it expired or held by another owner');
+      return 'failed';
+    }
+    const repliedAt = monotonicNow();
+    // A reply after the deadline proves nothing: the lock was already reported lost then.
+    if (repliedAt >= this.deadline) {
+      this.expire();
+      return 'failed';
+    }
+    this.lastRenewalError = undefined;
+    this.deadline = Math.max(this.deadline, provenLeaseEnd(sentAt, ttl));
+    this.storeLeaseEnd = Math.max(this.storeLeaseEnd, repliedAt + ttl);
+    return 'renewed';
   }
 
   private async renew(): Promise<void> {
-    this.renewTimer = undefined;
     if (this.state !== 'held') return;
-    const requestedAt = Date.now();
-    let extended: boolean;
-    try {
-      extended = await this.store.extend(this.resource, this.token, this.ttl);
-    } catch (err) {
-      if (this.state !== 'held') return;
-      const left = this.leaseEnd - Date.now();
-      if (left <= 0) {
-        this.markLost(`renewals failed until the lease ended (${describeError(err)})`);
-      } else {
-        this.scheduleRenewal(Math.max(RENEW_RETRY_MIN_MS, left / 3));
-      }
-      return;
+    const outcome = await this.sendRenewal(this.ttl);
+    if (outcome === 'failed' || this.state !== 'held') return;
+    if (!(outcome instanceof Error)) {
+      this.renewAt = this.autoExtend
+        ? monotonicNow() + this.ttl * RENEW_AT_LEASE_FRACTION
+        : Infinity;
+    } else {
+      // Try again while the lease lasts; the deadline timer ends it otherwise.
+      const left = this.deadline - monotonicNow();
+      this.renewAt = monotonicNow() + Math.max(RENEW_RETRY_MIN_MS, left / 3);
     }
-    if (this.state !== 'held') return;
-    if (!extended) {
-      this.markLost('a renewal found it expired or held by another owner');
-      return;
-    }
-    this.leaseEnd = requestedAt + this.ttl;
-    if (this.autoExtend) this.scheduleRenewal(this.ttl * RENEW_AT_LEASE_FRACTION);
+    this.arm();
   }
 
   private markLost(why: string): void {
     if (this.state !== 'held') return;
     this.state = 'lost';
-    this.stopRenewal();
+    this.stop();
     this.lostReason = new LockLostError(this.key, MESSAGES.lost(this.key, why));
-    this.controller?.abort(this.lostReason);
     this.hooks.settled(this);
     this.hooks.lost(this, this.lostReason);
+    this.controller?.abort(this.lostReason);
   }
 }
 
@@ -183,6 +285,13 @@ class ReentrantHold implements Lock {
   }
   get signal(): AbortSignal {
     return this.lock.signal;
+  }
+  get validUntil(): number {
+    return this.lock.validUntil;
+  }
+
+  isHeld(): boolean {
+    return !this.released && this.lock.isHeld();
   }
 
   release(): Promise<boolean> {

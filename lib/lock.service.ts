@@ -7,7 +7,10 @@ import {
   Optional,
 } from '@nestjs/common';
 import { isObservable } from 'rxjs';
+import { BackgroundRetries } from './background-retries';
+import { monotonicNow } from './clock';
 import {
+  DEFAULT_COMMAND_TIMEOUT_MS,
   LOCK_NAMESPACE,
   LOGGER_CONTEXT,
   SEMAPHORE_NAMESPACE,
@@ -23,7 +26,7 @@ import type { LockOptions } from './interfaces/lock-options.interface';
 import type { HeldLock, Lock, MultiLock } from './interfaces/lock.interface';
 import type { WithLockOptions } from './interfaces/with-lock-options.interface';
 import { LockContext } from './lock-context';
-import { describeError, LockHandle, LockHandleHooks } from './lock-handle';
+import { describeError, LockHandle, LockHandleHooks, provenLeaseEnd } from './lock-handle';
 import {
   ResolvedLockOptions,
   ResolvedModuleOptions,
@@ -36,10 +39,26 @@ import { holdUntilSettled } from './observable-hold';
 import { Semaphore } from './semaphore';
 import { createLockStore } from './stores/create-lock-store';
 import { HoldMode, LockResource, lockResource } from './stores/lock-resource';
+import type { CallBound } from './stores/call-bound';
 import type { LockStore } from './stores/lock-store.interface';
-import type { HandOver } from './stores/waiter';
 import { describeType } from './validation/describe-value';
 import { assertPermits } from './validation/number-options';
+
+/** The shortest bound a store call gets, even when the wait deadline is closer. */
+const MIN_CALL_MS = 25;
+
+function outOfTime(err: unknown, deadline: number): boolean {
+  return (
+    monotonicNow() >= deadline &&
+    err instanceof LockStoreUnavailableError &&
+    err.cause instanceof Error &&
+    err.cause.name === 'TimeoutError'
+  );
+}
+
+function isAbort(err: unknown, opts: ResolvedLockOptions): boolean {
+  return opts.signal?.aborted === true && err === opts.signal.reason;
+}
 
 /** Services of the running Nest applications, for `@WithLock` on instances Nest did not bind. */
 const liveServices = new Set<LockService>();
@@ -55,9 +74,14 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   private readonly context = new LockContext();
   private readonly waiterLease: number;
   private readonly logger = new Logger(LOGGER_CONTEXT);
+  private readonly commandTimeout: number;
+  private readonly evictionPolicy: 'warn' | 'throw' | 'ignore';
+  /** Releases and leaves whose reply was lost, repeated until the store's lease is surely over. */
+  private readonly retries = new BackgroundRetries();
   private readonly hooks: LockHandleHooks = {
     settled: (lock) => this.held.delete(lock),
     lost: (_lock, error: LockLostError) => this.logger.warn(error.message),
+    release: (lock) => this.releaseInStore(lock),
   };
 
   constructor(
@@ -65,7 +89,9 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   ) {
     this.options = resolveModuleOptions(options ?? {});
     this.waiterLease = this.options.recheckInterval * WAITER_LEASE_RECHECKS;
-    this.store = createLockStore(options?.redis);
+    this.commandTimeout = options?.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.evictionPolicy = options?.evictionPolicy ?? 'warn';
+    this.store = createLockStore(options?.redis, this.commandTimeout);
     if (!this.store.distributed) this.logger.warn(MESSAGES.inMemoryWarning);
   }
 
@@ -91,7 +117,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   ): Promise<Held | null> {
     const keys = normalizeKeys(key, 'tryAcquire');
     const opts = resolveLockOptions(this.options, { ...options, waitTimeout: 0 });
-    return this.take(key, keys, opts, Date.now());
+    return this.take(key, keys, opts, monotonicNow());
   }
 
   /**
@@ -124,7 +150,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   current(key: string): HeldLock | undefined {
     assertSingleKey(key, 'current');
     const lock = this.context.find(this.resource(key, 'x').id);
-    if (!lock?.held) return undefined;
+    if (!lock?.isHeld()) return undefined;
     return {
       key: lock.key,
       token: lock.token,
@@ -132,6 +158,10 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
       get signal() {
         return lock.signal;
       },
+      get validUntil() {
+        return lock.validUntil;
+      },
+      isHeld: () => lock.isHeld(),
     };
   }
 
@@ -170,7 +200,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
       mode: options.mode,
       waitTimeout: options.waitTimeout ?? (skip ? 0 : undefined),
     });
-    const started = Date.now();
+    const started = monotonicNow();
     const key = keys.length === 1 ? keys[0] : keys;
     let lock: Held | null;
     try {
@@ -187,7 +217,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     }
     if (!lock) {
       if (skip) return undefined;
-      throw new LockNotAcquiredError(key, Date.now() - started);
+      throw new LockNotAcquiredError(key, Math.round(monotonicNow() - started));
     }
     return this.runHolding(lock, fn);
   }
@@ -199,9 +229,9 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     options: Omit<LockOptions, 'mode'> | undefined,
   ): Promise<Lock> {
     const opts = resolveLockOptions(this.options, { ...options, mode: undefined });
-    const started = Date.now();
+    const started = monotonicNow();
     const permit = await this.takePermit(key, permits, opts, started + opts.waitTimeout);
-    if (!permit) throw new LockNotAcquiredError(key, Date.now() - started);
+    if (!permit) throw new LockNotAcquiredError(key, Math.round(monotonicNow() - started));
     return permit;
   }
 
@@ -212,7 +242,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     options: Omit<LockOptions, 'mode' | 'waitTimeout'> | undefined,
   ): Promise<Lock | null> {
     const opts = resolveLockOptions(this.options, { ...options, waitTimeout: 0, mode: undefined });
-    return this.takePermit(key, permits, opts, Date.now());
+    return this.takePermit(key, permits, opts, monotonicNow());
   }
 
   private takePermit(
@@ -249,8 +279,18 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     return result;
   }
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
     liveServices.add(this);
+    if (this.evictionPolicy === 'ignore') return;
+    let problems: readonly string[];
+    try {
+      problems = await this.store.checkSetup();
+    } catch (err) {
+      this.logger.warn(MESSAGES.setupUnchecked(describeError(err)));
+      return;
+    }
+    if (problems.length > 0 && this.evictionPolicy === 'throw') throw new Error(problems.join(' '));
+    for (const problem of problems) this.logger.warn(problem);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -259,6 +299,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     // here could let another holder in while this process's work is still running.
     for (const lock of this.held) lock.abandon();
     this.held.clear();
+    this.retries.cancelAll();
     await this.store.close();
   }
 
@@ -279,7 +320,6 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private inScope<T>(lock: Held, fn: () => T | Promise<T>): T | Promise<T> {
-    if (!this.options.reentrant) return fn();
     const handles = ('locks' in lock ? lock.locks : [lock]).filter(
       (l): l is LockHandle => l instanceof LockHandle && l.resource.mode !== 's',
     );
@@ -302,9 +342,9 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     options: LockOptions | undefined,
   ): Promise<Held> {
     const opts = resolveLockOptions(this.options, options);
-    const started = Date.now();
+    const started = monotonicNow();
     const lock = await this.take(key, keys, opts, started + opts.waitTimeout);
-    if (!lock) throw new LockNotAcquiredError(key, Date.now() - started);
+    if (!lock) throw new LockNotAcquiredError(key, Math.round(monotonicNow() - started));
     return lock;
   }
 
@@ -320,82 +360,162 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
       : this.takeAll(keys, mode, opts, deadline);
   }
 
+  /**
+   * One resource, waiting until `deadline` (monotonic ms). Every store call is bounded by the
+   * deadline (or the command timeout) and the signal. A first call that gets no answer fails
+   * closed; once the store has answered, a failed re-check only means waiting on. Whatever
+   * does not end in a held lock leaves nothing behind in the store.
+   */
   private async takeOne(
     resource: LockResource,
     opts: ResolvedLockOptions,
     deadline: number,
   ): Promise<Lock | null> {
-    if (this.options.reentrant && resource.mode !== 's') {
+    if (resource.mode !== 's') {
       const mine = this.context.find(resource.id);
-      if (mine?.held) {
+      if (mine?.isHeld()) {
         if (mine.resource.mode === 'r' && resource.mode === 'x') {
           throw new Error(MESSAGES.upgrade(resource.key));
         }
-        return mine.reenter();
+        if (this.options.reentrant) return mine.reenter();
+        if (deadline > monotonicNow()) this.logger.warn(MESSAGES.selfWait(resource.key));
       }
     }
     opts.signal?.throwIfAborted();
     const token = newLockToken();
-    const canWait = deadline > Date.now();
+    const canWait = deadline > monotonicNow();
+    const bound = (): CallBound => ({
+      deadline: canWait ? Math.max(deadline, monotonicNow() + MIN_CALL_MS) : Infinity,
+      signal: opts.signal,
+    });
+    let answered = false;
+    let unanswered = false;
     if (resource.mode === 'x') {
       // Uncontended exclusive locks take one bare SET NX, with no waiter set up for them.
-      const requestedAt = Date.now();
-      const fencingToken = await this.store.acquireFast(resource, token, opts.ttl);
-      if (fencingToken !== null)
-        return this.checkedHold(resource, token, fencingToken, opts, requestedAt);
+      const sentAt = monotonicNow();
+      try {
+        const fencingToken = await this.store.acquireFast(resource, token, opts.ttl, bound());
+        if (fencingToken !== null) {
+          return this.unlessAborted(
+            this.hold(resource, token, fencingToken, opts, provenLeaseEnd(sentAt, opts.ttl)),
+            opts,
+          );
+        }
+        answered = true;
+      } catch (err) {
+        // Unanswered, it may have taken the lock after all.
+        await this.abandonAttempt(resource, token, opts.ttl, false, true);
+        if (canWait && outOfTime(err, deadline)) return null;
+        throw err;
+      }
       if (!canWait) return null;
     }
     // Registered before joining the line, so that no hand-over to this token can go unheard.
     const waiter = canWait ? this.store.addWaiter(resource, token) : undefined;
     const waiterLease = waiter ? this.waiterLease : 0;
-    let listening = false;
     let queued = false;
+    let queuedAt = 0;
     let lock: LockHandle | undefined;
     try {
       if (waiter && resource.mode === 'x') {
         // Subscribed before the first queued attempt: nothing sent to this waiter is missed.
-        await this.store.listen(waiter);
-        listening = true;
+        await this.store.listen(waiter, bound());
       }
       while (!lock) {
         opts.signal?.throwIfAborted();
-        const requestedAt = Date.now();
-        const result = await this.store.acquire(resource, token, opts.ttl, waiterLease);
+        const sentAt = monotonicNow();
+        let result;
+        try {
+          result = await this.store.acquire(resource, token, opts.ttl, waiterLease, bound());
+          answered = true;
+        } catch (err) {
+          // Aborted or failed, the call may still have reached the store.
+          unanswered = true;
+          if (isAbort(err, opts)) throw err;
+          // A call cut short by the wait's own deadline: the lock was not had in time.
+          if (outOfTime(err, deadline)) return null;
+          // Fail closed when the store never answered; otherwise keep waiting for it.
+          if (!answered || !waiter) throw err;
+          await waiter.wait(
+            Math.min(deadline - monotonicNow(), this.options.recheckInterval),
+            opts.signal,
+          );
+          continue;
+        }
         if (typeof result === 'number') {
-          lock = this.hold(resource, token, result, opts, requestedAt);
+          lock = this.hold(resource, token, result, opts, provenLeaseEnd(sentAt, opts.ttl));
           break;
         }
         if (!waiter) return null;
         queued = true;
-        if (!listening) {
-          listening = true;
-          // A wake-up sent before the subscription was active is lost: look again at once.
-          if (await this.store.listen(waiter)) continue;
-        }
-        const remaining = deadline - Date.now();
+        queuedAt = sentAt;
+        // A wake-up sent before the subscription was active is lost: look again at once.
+        if (await this.store.listen(waiter, bound())) continue;
+        const remaining = deadline - monotonicNow();
         if (remaining <= 0) return null;
         const hint = result.retryInMs >= 0 ? result.retryInMs + 1 : Infinity;
         await waiter.wait(Math.min(remaining, this.options.recheckInterval, hint), opts.signal);
         const handOver = waiter.takeGrant();
         if (handOver) {
-          lock = this.hold(resource, token, handOver.fencingToken, opts, Date.now(), handOver);
+          // The store gave it for no longer than this waiter was known alive: since it last
+          // renewed its place, which the client can prove.
+          const provenUntil = provenLeaseEnd(queuedAt, Math.min(this.waiterLease, opts.ttl));
+          // A stalled waiter may wake after that: the next look tells whether it is still ours.
+          if (provenUntil <= monotonicNow()) continue;
+          lock = this.hold(
+            resource,
+            token,
+            handOver.fencingToken,
+            opts,
+            provenUntil,
+            handOver.leaseMs,
+          );
         }
       }
     } finally {
       if (waiter) this.store.removeWaiter(waiter);
-      if (queued && !lock) await this.leaveQuietly(resource, token);
+      if (!lock && (queued || unanswered)) {
+        await this.abandonAttempt(resource, token, opts.ttl, queued, unanswered);
+      }
     }
     return this.unlessAborted(lock, opts);
   }
 
-  private checkedHold(
+  /**
+   * An attempt that did not end in a held lock: leaves the line, and when a call got no
+   * answer (it may have taken the lock after all), releases by token. Repeated in the
+   * background until done or until such a lock would have expired.
+   */
+  private abandonAttempt(
     resource: LockResource,
     token: string,
-    fencingToken: number,
-    opts: ResolvedLockOptions,
-    requestedAt: number,
-  ): Promise<LockHandle> {
-    return this.unlessAborted(this.hold(resource, token, fencingToken, opts, requestedAt), opts);
+    ttl: number,
+    queued: boolean,
+    unanswered: boolean,
+  ): Promise<void> {
+    const until = monotonicNow() + ttl + this.commandTimeout;
+    return this.retries.run(async () => {
+      const bound = { deadline: monotonicNow() + this.commandTimeout };
+      if (queued || unanswered) await this.store.leave(resource, token, bound);
+      if (unanswered) await this.store.release(resource, token, true, bound);
+    }, until);
+  }
+
+  /** The store side of `lock.release()`: a failure is repeated in the background within the lease. */
+  private async releaseInStore(lock: LockHandle): Promise<boolean> {
+    const { handedOver, storeLeaseEnd } = lock.releaseInfo;
+    const release = (): Promise<boolean> =>
+      this.store.release(lock.resource, lock.token, handedOver, {
+        deadline: monotonicNow() + this.commandTimeout,
+      });
+    try {
+      return await release();
+    } catch (err) {
+      if (err instanceof LockStoreUnavailableError) {
+        this.retries.run(release, storeLeaseEnd + this.commandTimeout, true);
+      }
+      throw err;
+    }
   }
 
   /** A caller that aborted while its lock was being taken does not get it. */
@@ -412,8 +532,8 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     token: string,
     fencingToken: number,
     opts: ResolvedLockOptions,
-    requestedAt: number,
-    handOver?: HandOver,
+    provenUntil: number,
+    grantedLeaseMs?: number,
   ): LockHandle {
     const lock = new LockHandle(
       resource,
@@ -421,10 +541,10 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
       fencingToken,
       opts.ttl,
       opts.autoExtend,
-      requestedAt,
+      provenUntil,
       this.store,
       this.hooks,
-      handOver?.leaseMs,
+      grantedLeaseMs,
     );
     this.held.add(lock);
     return lock;
@@ -453,14 +573,6 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
       throw err;
     }
     return new MultiLockHandle(keys, locks);
-  }
-
-  private async leaveQuietly(resource: LockResource, token: string): Promise<void> {
-    try {
-      await this.store.leave(resource, token);
-    } catch {
-      // The waiter's place expires with its lease.
-    }
   }
 
   private resource(key: string, mode: HoldMode, permits = 0): LockResource {

@@ -15,6 +15,14 @@ export class MultiLockHandle implements MultiLock {
     return this.combined;
   }
 
+  get validUntil(): number {
+    return Math.min(...this.locks.map((lock) => lock.validUntil));
+  }
+
+  isHeld(): boolean {
+    return !this.released && this.locks.every((lock) => lock.isHeld());
+  }
+
   async release(): Promise<boolean> {
     if (this.released) return false;
     this.released = true;

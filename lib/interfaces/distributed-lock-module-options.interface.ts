@@ -7,12 +7,17 @@ export interface RedisConnectionLike {
   disconnect(): void;
   on(event: 'error', listener: (err: Error) => void): unknown;
   on(event: 'ready', listener: () => void): unknown;
+  removeListener(event: 'ready' | 'end', listener: () => void): unknown;
 }
 
 /** The subset of an ioredis client (standalone or cluster) that the Redis store uses. */
 export interface RedisClientLike extends RedisConnectionLike {
   evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
   eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** Read once at start, to check the eviction policy. */
+  info(section: string): Promise<string>;
+  /** A Cluster's nodes: each master's settings are checked. */
+  nodes?(role: 'master'): RedisClientLike[];
   /** A new connection with the same settings: the store subscribes to wake-ups on it. */
   duplicate(): RedisSubscriberLike;
 }
@@ -47,7 +52,25 @@ export interface DistributedLockModuleOptions {
   recheckInterval?: number;
   /**
    * The same async call chain taking a lock it already holds (inside `using` or `@WithLock`)
-   * gets it again instead of waiting for itself. Default: true.
+   * gets it again instead of waiting for itself. Everything that runs in that async context
+   * counts, event listeners and timers started inside included: see the README. Default: false.
    */
   reentrant?: boolean;
+  /**
+   * Bound in ms of one Redis call (a reconnect wait and retries included); renewals are also
+   * bounded by the lease, acquisitions by their `waitTimeout` and signal. Default: 1000.
+   */
+  commandTimeout?: number;
+  /**
+   * Replicas that must confirm a new lock (Redis `WAIT`) before its holder gets it, so that a
+   * failover to one of them keeps it. 0 turns it off. Default: 0.
+   */
+  syncReplicas?: number;
+  /** How long in ms a new lock waits for `syncReplicas` confirmations. Default: 1000. */
+  syncTimeout?: number;
+  /**
+   * When Redis may evict keys (a `maxmemory-policy` other than `noeviction`), checked at start:
+   * `'warn'` logs it, `'throw'` stops the application from starting, `'ignore'`. Default: `'warn'`.
+   */
+  evictionPolicy?: 'warn' | 'throw' | 'ignore';
 }

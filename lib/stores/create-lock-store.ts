@@ -11,7 +11,11 @@ import { RedisLockStore } from './redis-lock.store';
  * Settings for a client the module creates itself: a queued command waits for one reconnect
  * at most, so a request fails closed quickly instead of hanging while Redis is down.
  */
-const OWNED_CLIENT_DEFAULTS: RedisOptions = { maxRetriesPerRequest: 1 };
+const OWNED_CLIENT_DEFAULTS: RedisOptions = {
+  maxRetriesPerRequest: 1,
+  // A command whose caller gave up must not run later, after a reconnect.
+  autoResendUnfulfilledCommands: false,
+};
 
 function isClient(value: unknown): value is RedisClientLike {
   return (
@@ -24,14 +28,15 @@ function isClient(value: unknown): value is RedisClientLike {
 
 export function createLockStore(
   redis: string | RedisOptions | RedisClientLike | undefined,
+  commandTimeoutMs: number,
 ): LockStore {
   if (redis === undefined) return new MemoryLockStore();
-  if (isClient(redis)) return new RedisLockStore(redis, false);
+  if (isClient(redis)) return new RedisLockStore(redis, false, commandTimeoutMs);
   assertRedisOption(redis);
   const client =
     typeof redis === 'string'
       ? new Redis(redis, OWNED_CLIENT_DEFAULTS)
       : new Redis({ ...OWNED_CLIENT_DEFAULTS, ...redis });
   logConnectionErrors(client, MESSAGES.redisError);
-  return new RedisLockStore(client, true);
+  return new RedisLockStore(client, true, commandTimeoutMs);
 }

@@ -1,3 +1,4 @@
+import type { CallBound } from './call-bound';
 import type { LockResource } from './lock-resource';
 import type { Waiter } from './waiter';
 
@@ -10,7 +11,9 @@ export interface AcquireMiss {
 /**
  * One backend of the lock engine. Every method that touches the store is one atomic step (one
  * round trip on Redis). Methods reject with a `LockStoreUnavailableError` when the store cannot
- * be reached or fails.
+ * be reached or fails, and settle by the `bound` they are given (its deadline, or its signal's
+ * abort, rejecting with the signal's reason) and by the store's own command timeout. Every
+ * method is safe to repeat with the same token: a call whose reply was lost may be sent again.
  */
 export interface LockStore {
   /**
@@ -23,35 +26,51 @@ export interface LockStore {
     token: string,
     ttlMs: number,
     waiterLeaseMs: number,
+    bound?: CallBound,
   ): Promise<number | AcquireMiss>;
   /**
    * The uncontended exclusive acquire: takes the resource if nobody holds it and nobody waits,
    * never queues. Resolves the new fencing token or `null`.
    */
-  acquireFast(resource: LockResource, token: string, ttlMs: number): Promise<number | null>;
+  acquireFast(
+    resource: LockResource,
+    token: string,
+    ttlMs: number,
+    bound?: CallBound,
+  ): Promise<number | null>;
   /**
    * Releases `token`'s hold and hands the resource to the next in line. `handedOver`: the hold
    * came from a hand-over (its record in the store is dropped too).
    */
-  release(resource: LockResource, token: string, handedOver: boolean): Promise<boolean>;
+  release(
+    resource: LockResource,
+    token: string,
+    handedOver: boolean,
+    bound?: CallBound,
+  ): Promise<boolean>;
   /** Resets the lease of `token`'s hold to `ttlMs`. */
-  extend(resource: LockResource, token: string, ttlMs: number): Promise<boolean>;
+  extend(resource: LockResource, token: string, ttlMs: number, bound?: CallBound): Promise<boolean>;
   /**
    * Removes a waiter that gave up from the line; a hold handed to it meanwhile is given back
    * to the next in line.
    */
-  leave(resource: LockResource, token: string): Promise<void>;
-  isLocked(resource: LockResource): Promise<boolean>;
+  leave(resource: LockResource, token: string, bound?: CallBound): Promise<void>;
+  isLocked(resource: LockResource, bound?: CallBound): Promise<boolean>;
   /** Registers a waiter so that wake-ups for its token reach it. Synchronous and local. */
   addWaiter(resource: LockResource, token: string): Waiter;
   /**
    * Makes sure wake-ups for the waiter's resource are being received. Resolves `true` when
    * that started now (a wake-up before it may have been missed: the caller must check again
    * before sleeping), `false` when it was already the case or is not possible (the caller then
-   * relies on its re-check interval).
+   * relies on its re-check interval, and may call again to retry a failed subscription).
    */
-  listen(waiter: Waiter): Promise<boolean>;
+  listen(waiter: Waiter, bound?: CallBound): Promise<boolean>;
   removeWaiter(waiter: Waiter): void;
+  /**
+   * Checks the store's configuration once at start: resolves the problems found (for example
+   * an eviction policy that may drop held locks), each a sentence for the log.
+   */
+  checkSetup(): Promise<readonly string[]>;
   /** Frees what the store owns (connections, timers). */
   close(): Promise<void>;
   /** Whether the store shares locks between processes. */

@@ -148,6 +148,10 @@ export class MemoryLockStore implements LockStore {
     this.waiters.remove(waiter);
   }
 
+  async checkSetup(): Promise<readonly string[]> {
+    return [];
+  }
+
   async close(): Promise<void> {
     for (const state of this.resources.values()) {
       if (state.exclusive) clearTimeout(state.exclusive.timer);

@@ -1,10 +1,16 @@
-import { FENCING_RETENTION_MS } from '../distributed-lock.constants';
+import { monotonicNow } from '../clock';
+import {
+  FENCING_RETENTION_MS,
+  RETRY_BACKOFF_MAX_MS,
+  RETRY_BACKOFF_MIN_MS,
+} from '../distributed-lock.constants';
 import { MESSAGES } from '../distributed-lock.messages';
 import { LockStoreUnavailableError } from '../errors/lock-store-unavailable.error';
 import type {
   RedisClientLike,
   RedisSubscriberLike,
 } from '../interfaces/distributed-lock-module-options.interface';
+import type { CallBound } from './call-bound';
 import type { LockResource } from './lock-resource';
 import {
   ACQUIRE_SCRIPT,
@@ -21,28 +27,53 @@ import type { Waiter } from './waiter';
 import { WaiterRegistry } from './waiter-registry';
 
 /** Client states in which a command would only wait in ioredis' offline queue. */
-const DOWN_STATES = new Set(['reconnecting', 'close', 'end']);
+const DOWN_STATES = new Set(['reconnecting', 'close']);
 
 function isNoScript(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('NOSCRIPT');
 }
 
+/**
+ * Replies that mean "not now" (a slot moving, a cluster or replica settling, a connection
+ * being replaced): worth sending again within the call's bound. Every script is safe to repeat.
+ */
+const TRANSIENT =
+  /^(TRYAGAIN|CLUSTERDOWN|LOADING|MASTERDOWN|READONLY|BUSY)\b|Too many Cluster redirections|Connection is closed|Stream isn't writeable|All sentinels are unreachable|Failed to refresh slots cache|ECONNRESET|EPIPE/;
+
+function isTransient(err: unknown): boolean {
+  return err instanceof Error && TRANSIENT.test(err.message);
+}
+
+/** Waiting for a bound ran out (not a reply from Redis). */
+class BoundReached extends Error {}
+
+/** The cause of a `LockStoreUnavailableError` when a call ran out of time: its name says so. */
+function timeoutError(reached: BoundReached): Error {
+  const err = new Error(reached.message);
+  err.name = 'TimeoutError';
+  return err;
+}
+
 interface ChannelState {
   listeners: number;
   active: boolean;
+  failed: boolean;
   subscribed: Promise<void>;
 }
 
 export class RedisLockStore implements LockStore {
   readonly distributed = true;
   private readonly waiters = new WaiterRegistry();
-  private readonly listening = new WeakSet<Waiter>();
+  private readonly listening = new WeakMap<Waiter, ChannelState>();
   private readonly channels = new Map<string, ChannelState>();
   private subscriber: RedisSubscriberLike | undefined;
+  private closed = false;
 
   constructor(
     private readonly client: RedisClientLike,
     private readonly ownsClient: boolean,
+    /** Bound of one call: reconnect wait, retries and reply included. */
+    private readonly commandTimeoutMs: number,
   ) {}
 
   async acquire(
@@ -50,108 +81,158 @@ export class RedisLockStore implements LockStore {
     token: string,
     ttlMs: number,
     waiterLeaseMs: number,
+    bound?: CallBound,
   ): Promise<number | AcquireMiss> {
     const reply = await this.run(
       ACQUIRE_SCRIPT,
       resource.storeKeys,
-      token,
-      ttlMs,
-      resource.mode,
-      resource.limit,
-      waiterLeaseMs,
-      resource.channel,
-      FENCING_RETENTION_MS,
+      [
+        token,
+        ttlMs,
+        resource.mode,
+        resource.limit,
+        waiterLeaseMs,
+        resource.channel,
+        FENCING_RETENTION_MS,
+      ],
+      bound,
     );
     if (typeof reply === 'number') return reply;
     return { retryInMs: Array.isArray(reply) ? Number(reply[0]) : -1 };
   }
 
-  async acquireFast(resource: LockResource, token: string, ttlMs: number): Promise<number | null> {
+  async acquireFast(
+    resource: LockResource,
+    token: string,
+    ttlMs: number,
+    bound?: CallBound,
+  ): Promise<number | null> {
     const reply = await this.run(
       FAST_ACQUIRE_SCRIPT,
       resource.fastKeys,
-      token,
-      ttlMs,
-      FENCING_RETENTION_MS,
+      [token, ttlMs, FENCING_RETENTION_MS],
+      bound,
     );
     return typeof reply === 'number' ? reply : null;
   }
 
-  async release(resource: LockResource, token: string, handedOver: boolean): Promise<boolean> {
+  async release(
+    resource: LockResource,
+    token: string,
+    handedOver: boolean,
+    bound?: CallBound,
+  ): Promise<boolean> {
     const reply = await this.run(
       RELEASE_SCRIPT,
       resource.storeKeys,
-      token,
-      resource.mode,
-      resource.channel,
-      resource.limit,
-      handedOver ? '1' : '0',
-      FENCING_RETENTION_MS,
+      [
+        token,
+        resource.mode,
+        resource.channel,
+        resource.limit,
+        handedOver ? '1' : '0',
+        FENCING_RETENTION_MS,
+      ],
+      bound,
     );
     return reply === 1;
   }
 
-  async extend(resource: LockResource, token: string, ttlMs: number): Promise<boolean> {
-    return (await this.run(EXTEND_SCRIPT, resource.storeKeys, token, ttlMs, resource.mode)) === 1;
+  async extend(
+    resource: LockResource,
+    token: string,
+    ttlMs: number,
+    bound?: CallBound,
+  ): Promise<boolean> {
+    const reply = await this.run(
+      EXTEND_SCRIPT,
+      resource.storeKeys,
+      [token, ttlMs, resource.mode],
+      bound,
+    );
+    return reply === 1;
   }
 
-  async leave(resource: LockResource, token: string): Promise<void> {
+  async leave(resource: LockResource, token: string, bound?: CallBound): Promise<void> {
     await this.run(
       LEAVE_SCRIPT,
       resource.storeKeys,
-      token,
-      resource.mode,
-      resource.channel,
-      resource.limit,
-      FENCING_RETENTION_MS,
+      [token, resource.mode, resource.channel, resource.limit, FENCING_RETENTION_MS],
+      bound,
     );
   }
 
-  async isLocked(resource: LockResource): Promise<boolean> {
-    return (await this.run(IS_LOCKED_SCRIPT, resource.storeKeys)) === 1;
+  async isLocked(resource: LockResource, bound?: CallBound): Promise<boolean> {
+    return (await this.run(IS_LOCKED_SCRIPT, resource.storeKeys, [], bound)) === 1;
   }
 
   addWaiter(resource: LockResource, token: string): Waiter {
     return this.waiters.add(resource, token);
   }
 
-  async listen(waiter: Waiter): Promise<boolean> {
-    if (this.listening.has(waiter)) return false;
-    this.listening.add(waiter);
+  async listen(waiter: Waiter, bound?: CallBound): Promise<boolean> {
+    const current = this.listening.get(waiter);
+    if (current && !current.failed) return false;
+    if (current) this.forget(waiter, current);
+    if (this.closed) return false;
     let state = this.channels.get(waiter.channel);
     if (!state) {
-      const created: ChannelState = { listeners: 0, active: false, subscribed: Promise.resolve() };
+      const created: ChannelState = {
+        listeners: 0,
+        active: false,
+        failed: false,
+        subscribed: Promise.resolve(),
+      };
       created.subscribed = this.subscriberConnection()
         .subscribe(waiter.channel)
-        .then(() => {
-          created.active = true;
-        });
+        .then(
+          () => {
+            created.active = true;
+          },
+          (err: unknown) => {
+            this.dropFailed(waiter.channel, created);
+            throw err;
+          },
+        );
+      // Observed here so that a failure nobody awaits any more is not an unhandled rejection.
+      created.subscribed.catch(() => undefined);
       state = created;
       this.channels.set(waiter.channel, state);
     }
+    this.listening.set(waiter, state);
     // Until the subscription is active a wake-up can be missed: the caller must look again.
     const fresh = !state.active;
     state.listeners++;
     try {
-      await state.subscribed;
+      await this.within(state.subscribed, this.boundOf(bound));
       return fresh;
-    } catch {
-      // No wake-ups for now: the waiter still re-checks on its interval.
+    } catch (err) {
+      if (err === bound?.signal?.reason && bound?.signal?.aborted) throw err;
+      // No wake-ups for now: the waiter re-checks on its interval and may listen again.
+      if (err instanceof BoundReached) this.dropFailed(waiter.channel, state);
       return false;
     }
   }
 
   removeWaiter(waiter: Waiter): void {
     this.waiters.remove(waiter);
-    if (!this.listening.has(waiter)) return;
-    this.listening.delete(waiter);
-    const state = this.channels.get(waiter.channel);
-    if (!state || --state.listeners > 0) return;
-    this.channels.delete(waiter.channel);
-    this.subscriber?.unsubscribe(waiter.channel).catch(() => undefined);
+    const state = this.listening.get(waiter);
+    if (state) this.forget(waiter, state);
+  }
+
+  async checkSetup(): Promise<readonly string[]> {
+    const nodes = this.client.nodes?.('master') ?? [this.client];
+    const problems: string[] = [];
+    for (const node of nodes) {
+      const info = await this.within(node.info('memory'), this.boundOf(undefined));
+      const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+      if (policy && policy !== 'noeviction') problems.push(MESSAGES.evictionPolicy(policy));
+    }
+    return [...new Set(problems)];
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.waiters.clear();
     this.channels.clear();
     const connections = [this.subscriber, this.ownsClient ? this.client : undefined];
@@ -169,8 +250,24 @@ export class RedisLockStore implements LockStore {
     );
   }
 
+  private forget(waiter: Waiter, state: ChannelState): void {
+    this.listening.delete(waiter);
+    if (--state.listeners > 0 || this.channels.get(waiter.channel) !== state) return;
+    this.channels.delete(waiter.channel);
+    this.subscriber?.unsubscribe(waiter.channel).catch(() => undefined);
+  }
+
+  /** A failed subscription is not kept: the next waiter of the channel subscribes again. */
+  private dropFailed(channel: string, state: ChannelState): void {
+    state.failed = true;
+    if (this.channels.get(channel) !== state) return;
+    this.channels.delete(channel);
+    this.subscriber?.unsubscribe(channel).catch(() => undefined);
+  }
+
   /** One subscriber connection per store, shared by every waiter, opened on first need. */
   private subscriberConnection(): RedisSubscriberLike {
+    if (this.closed) throw new LockStoreUnavailableError(new Error('the lock store is closed'));
     if (!this.subscriber) {
       const subscriber = this.client.duplicate();
       // 'token fence lease-ms': the resource was handed to that waiter, for lease-ms so far.
@@ -187,24 +284,112 @@ export class RedisLockStore implements LockStore {
     return this.subscriber;
   }
 
+  /** The deadline of a call: its bound, and never later than the command timeout. */
+  private boundOf(bound: CallBound | undefined): CallBound {
+    const limit = monotonicNow() + this.commandTimeoutMs;
+    if (!bound) return { deadline: limit };
+    return bound.deadline <= limit ? bound : { deadline: limit, signal: bound.signal };
+  }
+
+  /**
+   * Runs a script by SHA within its bound: waits for a connection being re-established,
+   * repeats replies that mean "not now", loads the script when the server lost it.
+   */
   private async run(
     script: LuaScript,
     keys: readonly string[],
-    ...args: (string | number)[]
+    args: readonly (string | number)[],
+    callBound?: CallBound,
   ): Promise<unknown> {
-    if (DOWN_STATES.has(this.client.status)) {
-      throw new LockStoreUnavailableError(new Error(`Redis connection is ${this.client.status}`));
-    }
-    try {
-      return await this.client.evalsha(script.sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!isNoScript(err)) throw new LockStoreUnavailableError(err);
-    }
-    // The server lost its script cache (restart, failover, SCRIPT FLUSH): EVAL loads it again.
-    try {
-      return await this.client.eval(script.source, keys.length, ...keys, ...args);
-    } catch (err) {
-      throw new LockStoreUnavailableError(err);
+    const bound = this.boundOf(callBound);
+    let backoff = RETRY_BACKOFF_MIN_MS;
+    let byEval = false;
+    for (;;) {
+      if (this.closed) {
+        throw new LockStoreUnavailableError(new Error('the lock store is closed'));
+      }
+      try {
+        await this.connected(bound);
+        const reply = byEval
+          ? this.client.eval(script.source, keys.length, ...keys, ...args)
+          : this.client.evalsha(script.sha, keys.length, ...keys, ...args);
+        return await this.within(reply, bound);
+      } catch (err) {
+        if (bound.signal?.aborted && err === bound.signal.reason) throw err;
+        if (!byEval && isNoScript(err)) {
+          // The server lost its script cache (restart, failover, SCRIPT FLUSH): EVAL loads it.
+          byEval = true;
+          continue;
+        }
+        const pause = Math.min(backoff, bound.deadline - monotonicNow());
+        if (!isTransient(err) || pause <= 0) {
+          throw new LockStoreUnavailableError(
+            err instanceof BoundReached ? timeoutError(err) : err,
+          );
+        }
+        await this.within(sleep(pause), bound);
+        backoff = Math.min(backoff * 2, RETRY_BACKOFF_MAX_MS);
+      }
     }
   }
+
+  /** Resolves once the client can send now, instead of parking the command in its offline queue. */
+  private async connected(bound: CallBound): Promise<void> {
+    const status = this.client.status;
+    if (status === 'end') throw new Error('Redis connection is closed for good');
+    if (!DOWN_STATES.has(status)) return;
+    let onReady: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => {
+      onReady = resolve;
+      this.client.on('ready', onReady);
+    });
+    try {
+      await this.within(ready, bound, () => `Redis connection is ${this.client.status}`);
+    } finally {
+      this.client.removeListener('ready', onReady);
+    }
+  }
+
+  /** `promise`, or a rejection when the bound's deadline passes or its signal aborts. */
+  private within<T>(
+    promise: Promise<T>,
+    bound: CallBound,
+    describe: () => string = () => 'no reply from Redis',
+  ): Promise<T> {
+    const { deadline, signal } = bound;
+    if (signal?.aborted) {
+      promise.catch(() => undefined);
+      return Promise.reject(signal.reason);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        settle();
+        reject(signal?.reason);
+      };
+      const budget = Math.max(0, deadline - monotonicNow());
+      const timer = setTimeout(() => {
+        settle();
+        reject(new BoundReached(`${describe()} within ${Math.round(budget)} ms`));
+      }, budget);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      promise.then(
+        (value) => {
+          settle();
+          resolve(value);
+        },
+        (err: unknown) => {
+          settle();
+          reject(err);
+        },
+      );
+    });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

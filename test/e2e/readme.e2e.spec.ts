@@ -93,7 +93,7 @@ describe('README examples', () => {
 
     beforeAll(async () => {
       const moduleRef = await Test.createTestingModule({
-        imports: [DistributedLockModule.forRoot({ redis: server.url })],
+        imports: [DistributedLockModule.forRoot({ redis: server.url, reentrant: true })],
         controllers: [exports.IdempotentOrdersController as Ctor],
         providers: [
           exports.StockService,

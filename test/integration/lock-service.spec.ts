@@ -345,7 +345,7 @@ describe('LockService on Redis only', () => {
     const resource = lockResource('handover:', '', 'job', 'x');
 
     beforeEach(() => {
-      store = new RedisLockStore(new Redis(fixture.server.url), true);
+      store = new RedisLockStore(new Redis(fixture.server.url), true, 1_000);
     });
 
     afterEach(async () => {

@@ -141,9 +141,10 @@ const backends: [string, () => Backend][] = [
 async function nestApp(
   url: string | undefined,
   provider: Type<unknown>,
+  options: { reentrant?: boolean } = {},
 ): Promise<INestApplicationContext> {
   const moduleRef = await Test.createTestingModule({
-    imports: [DistributedLockModule.forRoot({ redis: url })],
+    imports: [DistributedLockModule.forRoot({ redis: url, ...options })],
     providers: [provider],
   }).compile();
   return moduleRef.init();
@@ -195,7 +196,7 @@ describe.each(backends)('primitives on the %s store', (_name, create) => {
 
   describe('reentrancy', () => {
     it('nested using on the same key in one chain does not deadlock; the lock is held until the outermost exits, and another chain waits for that', async () => {
-      const locks = backend.service();
+      const locks = backend.service({ reentrant: true });
       const events: string[] = [];
       let enteredOuter!: () => void;
       const outerEntered = new Promise<void>((r) => (enteredOuter = r));
@@ -244,7 +245,7 @@ describe.each(backends)('primitives on the %s store', (_name, create) => {
     });
 
     it('a decorated method calling another decorated method of the same key completes', async () => {
-      const app = await nestApp(backend.url, Ledger);
+      const app = await nestApp(backend.url, Ledger, { reentrant: true });
       try {
         const ledger = app.get(Ledger);
         await expect(ledger.post('42')).resolves.toBe('audited:42');
@@ -258,7 +259,7 @@ describe.each(backends)('primitives on the %s store', (_name, create) => {
     });
 
     it('allows a read inside a write on the same key', async () => {
-      const locks = backend.service();
+      const locks = backend.service({ reentrant: true });
       const result = await locks.using(
         'reentrant:rw',
         () =>
@@ -273,7 +274,7 @@ describe.each(backends)('primitives on the %s store', (_name, create) => {
     });
 
     it('throws a clear error for a write inside a read on the same key, and releases the read', async () => {
-      const locks = backend.service();
+      const locks = backend.service({ reentrant: true });
       let innerRan = false;
       const error = await locks
         .using(
@@ -298,7 +299,7 @@ describe.each(backends)('primitives on the %s store', (_name, create) => {
     });
 
     it('a nested read does not queue behind a writer that waits for the outer read', async () => {
-      const locks = backend.service();
+      const locks = backend.service({ reentrant: true });
       const writerService = backend.peer(locks);
       const events: string[] = [];
       let entered!: () => void;
