@@ -22,6 +22,7 @@ module.exports = {
   // @nestjs/* ships ES modules only; Jest on Node 20 must transform them to require them.
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   testTimeout: 60000,
+  setupFilesAfterEnv: ['<rootDir>/test/support/quiet-logger.js'],
   globalSetup: '<rootDir>/test/support/global-setup.js',
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
   maxWorkers: 2,

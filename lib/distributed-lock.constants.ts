@@ -28,6 +28,8 @@ export const RENEW_RETRY_MIN_MS = 20;
  */
 export const LEASE_DRIFT_FACTOR = 0.01;
 export const LEASE_DRIFT_MIN_MS = 2;
+/** How long a new lock waits for `syncReplicas` confirmations by default. */
+export const DEFAULT_SYNC_TIMEOUT_MS = 1_000;
 /** Default bound of one Redis command, reconnect wait and retries included. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
 /** Pauses between retries of a command that Redis refused for now (TRYAGAIN, reconnecting). */

@@ -18,6 +18,8 @@ export const MESSAGES = {
     'evicted and handed to a second caller. Set maxmemory-policy to noeviction for the lock store.',
   setupUnchecked: (detail: string) =>
     `Could not check the lock store's settings at start (${detail}); checking again is not retried.`,
+  notReplicated: (acks: number, replicas: number, ms: number) =>
+    `the new lock reached ${acks} of the ${replicas} replicas required within ${ms} ms`,
   selfWait: (key: string) =>
     `Waiting for lock "${key}", which this call chain already holds: a nested call waits for ` +
     'itself until its waitTimeout. Release it first, or turn on `reentrant`.',
@@ -31,4 +33,7 @@ export const MESSAGES = {
   ambiguousService: (where: string) =>
     `@WithLock on ${where}: this instance was not created by a Nest application that imports ` +
     'DistributedLockModule, and several applications are running, so the lock store is ambiguous.',
+  permitMismatch: (key: string, inUse: number, asked: number) =>
+    `Semaphore "${key}" is in use with ${inUse} permits; this call asked for ${asked}. ` +
+    'Use one permit count per key.',
 } as const;

@@ -11,6 +11,7 @@ import { BackgroundRetries } from './background-retries';
 import { monotonicNow } from './clock';
 import {
   DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_SYNC_TIMEOUT_MS,
   LOCK_NAMESPACE,
   LOGGER_CONTEXT,
   SEMAPHORE_NAMESPACE,
@@ -91,7 +92,10 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     this.waiterLease = this.options.recheckInterval * WAITER_LEASE_RECHECKS;
     this.commandTimeout = options?.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.evictionPolicy = options?.evictionPolicy ?? 'warn';
-    this.store = createLockStore(options?.redis, this.commandTimeout);
+    this.store = createLockStore(options?.redis, this.commandTimeout, {
+      replicas: options?.syncReplicas ?? 0,
+      timeoutMs: options?.syncTimeout ?? DEFAULT_SYNC_TIMEOUT_MS,
+    });
     if (!this.store.distributed) this.logger.warn(MESSAGES.inMemoryWarning);
   }
 

@@ -14,6 +14,10 @@ export interface RedisConnectionLike {
 export interface RedisClientLike extends RedisConnectionLike {
   evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
   eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** Runs commands back to back on one connection (one node of a Cluster): for `WAIT`. */
+  pipeline(commands: (string | number)[][]): {
+    exec(): Promise<[Error | null, unknown][] | null>;
+  };
   /** Read once at start, to check the eviction policy. */
   info(section: string): Promise<string>;
   /** A Cluster's nodes: each master's settings are checked. */

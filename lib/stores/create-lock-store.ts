@@ -5,7 +5,7 @@ import { assertRedisOption } from '../validation/redis-option';
 import type { LockStore } from './lock-store.interface';
 import { logConnectionErrors } from './log-connection-errors';
 import { MemoryLockStore } from './memory-lock.store';
-import { RedisLockStore } from './redis-lock.store';
+import { RedisLockStore, ReplicaSync } from './redis-lock.store';
 
 /**
  * Settings for a client the module creates itself: a queued command waits for one reconnect
@@ -29,14 +29,15 @@ function isClient(value: unknown): value is RedisClientLike {
 export function createLockStore(
   redis: string | RedisOptions | RedisClientLike | undefined,
   commandTimeoutMs: number,
+  sync?: ReplicaSync,
 ): LockStore {
   if (redis === undefined) return new MemoryLockStore();
-  if (isClient(redis)) return new RedisLockStore(redis, false, commandTimeoutMs);
+  if (isClient(redis)) return new RedisLockStore(redis, false, commandTimeoutMs, sync);
   assertRedisOption(redis);
   const client =
     typeof redis === 'string'
       ? new Redis(redis, OWNED_CLIENT_DEFAULTS)
       : new Redis({ ...OWNED_CLIENT_DEFAULTS, ...redis });
   logConnectionErrors(client, MESSAGES.redisError);
-  return new RedisLockStore(client, true, commandTimeoutMs);
+  return new RedisLockStore(client, true, commandTimeoutMs, sync);
 }

@@ -16,9 +16,12 @@ import {
   ACQUIRE_SCRIPT,
   EXTEND_SCRIPT,
   FAST_ACQUIRE_SCRIPT,
+  FAST_RELEASE_SCRIPT,
   IS_LOCKED_SCRIPT,
   LEAVE_SCRIPT,
   LuaScript,
+  PERMITS_IN_USE,
+  RELEASE_NEEDS_HANDOFF,
   RELEASE_SCRIPT,
 } from './lock-scripts';
 import type { AcquireMiss, LockStore } from './lock-store.interface';
@@ -54,6 +57,12 @@ function timeoutError(reached: BoundReached): Error {
   return err;
 }
 
+/** `WAIT` for this many replicas, this long, after taking a lock. */
+export interface ReplicaSync {
+  readonly replicas: number;
+  readonly timeoutMs: number;
+}
+
 interface ChannelState {
   listeners: number;
   active: boolean;
@@ -74,6 +83,8 @@ export class RedisLockStore implements LockStore {
     private readonly ownsClient: boolean,
     /** Bound of one call: reconnect wait, retries and reply included. */
     private readonly commandTimeoutMs: number,
+    /** Replicas that must confirm a new lock before its holder gets it (`WAIT`); 0: none. */
+    private readonly sync: ReplicaSync = { replicas: 0, timeoutMs: 0 },
   ) {}
 
   async acquire(
@@ -98,6 +109,10 @@ export class RedisLockStore implements LockStore {
       bound,
     );
     if (typeof reply === 'number') return reply;
+    if (Array.isArray(reply) && reply[0] === PERMITS_IN_USE) {
+      // A programming error, not an outage: thrown as it is, never retried.
+      throw new TypeError(MESSAGES.permitMismatch(resource.key, Number(reply[1]), resource.limit));
+    }
     return { retryInMs: Array.isArray(reply) ? Number(reply[0]) : -1 };
   }
 
@@ -113,7 +128,7 @@ export class RedisLockStore implements LockStore {
       [token, ttlMs, FENCING_RETENTION_MS],
       bound,
     );
-    return typeof reply === 'number' ? reply : null;
+    return typeof reply === 'number' ? this.replicated(resource, token, reply) : null;
   }
 
   async release(
@@ -122,17 +137,15 @@ export class RedisLockStore implements LockStore {
     handedOver: boolean,
     bound?: CallBound,
   ): Promise<boolean> {
+    // Unless someone waits (a hand-over usually means others do), L alone is enough.
+    if (resource.mode === 'x' && !handedOver) {
+      const fast = await this.run(FAST_RELEASE_SCRIPT, resource.holderKeys, [token], bound);
+      if (fast !== RELEASE_NEEDS_HANDOFF) return fast === 1;
+    }
     const reply = await this.run(
       RELEASE_SCRIPT,
       resource.storeKeys,
-      [
-        token,
-        resource.mode,
-        resource.channel,
-        resource.limit,
-        handedOver ? '1' : '0',
-        FENCING_RETENTION_MS,
-      ],
+      [token, resource.mode, resource.channel, resource.limit, FENCING_RETENTION_MS],
       bound,
     );
     return reply === 1;
@@ -146,7 +159,7 @@ export class RedisLockStore implements LockStore {
   ): Promise<boolean> {
     const reply = await this.run(
       EXTEND_SCRIPT,
-      resource.storeKeys,
+      resource.mode === 'x' ? resource.holderKeys : resource.storeKeys,
       [token, ttlMs, resource.mode],
       bound,
     );
@@ -164,6 +177,38 @@ export class RedisLockStore implements LockStore {
 
   async isLocked(resource: LockResource, bound?: CallBound): Promise<boolean> {
     return (await this.run(IS_LOCKED_SCRIPT, resource.storeKeys, [], bound)) === 1;
+  }
+
+  /**
+   * With `syncReplicas`, a new lock counts only once that many replicas have it: `WAIT` on the
+   * connection (the Cluster node) that took it. Short of that, it is given back and the
+   * acquisition fails closed.
+   */
+  private async replicated(resource: LockResource, token: string, fence: number): Promise<number> {
+    const { replicas, timeoutMs } = this.sync;
+    if (replicas <= 0) return fence;
+    let acks = 0;
+    let failure: unknown;
+    try {
+      // EXISTS pins the pipeline to the lock's node; WAIT then covers this connection's writes.
+      const replies = await this.within(
+        this.client
+          .pipeline([
+            ['exists', resource.id],
+            ['wait', replicas, timeoutMs],
+          ])
+          .exec(),
+        { deadline: monotonicNow() + timeoutMs + this.commandTimeoutMs },
+      );
+      acks = Number(replies?.[1]?.[1] ?? 0);
+    } catch (err) {
+      failure = err;
+    }
+    if (acks >= replicas) return fence;
+    await this.release(resource, token, true).catch(() => undefined);
+    throw new LockStoreUnavailableError(
+      failure ?? new Error(MESSAGES.notReplicated(acks, replicas, timeoutMs)),
+    );
   }
 
   addWaiter(resource: LockResource, token: string): Waiter {

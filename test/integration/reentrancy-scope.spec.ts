@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { Logger } from '@nestjs/common';
 import { LockService } from '../../lib';
 import { useRedisServer } from '../support/use-redis-server';
 
@@ -59,8 +58,6 @@ describe('reentrancy is scoped to what the user turns on', () => {
   const fixture = useRedisServer();
   let services: LockService[] = [];
 
-  beforeAll(() => Logger.overrideLogger(false));
-  afterAll(() => Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose']));
   afterEach(async () => {
     await Promise.all(services.map((s) => s.close()));
     services = [];
