@@ -11,12 +11,14 @@ const LONGEST_PAUSE_MS = 1_000;
  */
 export class BackgroundRetries {
   private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
 
   /**
    * Runs `op` now (unless `afterFailure`: it just failed, so the first try waits a pause) and
    * again after each failure. Resolves when the first try has settled, whatever its outcome.
    */
   run(op: () => Promise<unknown>, until: number, afterFailure = false): Promise<void> {
+    if (this.closed) return Promise.resolve();
     if (afterFailure) {
       this.schedule(op, until, FIRST_PAUSE_MS);
       return Promise.resolve();
@@ -24,7 +26,9 @@ export class BackgroundRetries {
     return this.attempt(op, until, FIRST_PAUSE_MS);
   }
 
+  /** Stops every pending retry, and any later one: the store is closing. */
   cancelAll(): void {
+    this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
   }
@@ -38,7 +42,7 @@ export class BackgroundRetries {
   }
 
   private schedule(op: () => Promise<unknown>, until: number, pause: number): void {
-    if (monotonicNow() + pause >= until) return;
+    if (this.closed || monotonicNow() + pause >= until) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       void this.attempt(op, until, Math.min(pause * 2, LONGEST_PAUSE_MS));

@@ -76,6 +76,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   private readonly waiterLease: number;
   private readonly logger = new Logger(LOGGER_CONTEXT);
   private readonly commandTimeout: number;
+  private closing = false;
   private readonly evictionPolicy: 'warn' | 'throw' | 'ignore';
   /** Releases and leaves whose reply was lost, repeated until the store's lease is surely over. */
   private readonly retries = new BackgroundRetries();
@@ -298,6 +299,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     liveServices.delete(this);
     // Locks still held stop being renewed and expire at the end of their lease: releasing them
     // here could let another holder in while this process's work is still running.
@@ -438,8 +440,9 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
           if (isAbort(err, opts)) throw err;
           // A call cut short by the wait's own deadline: the lock was not had in time.
           if (outOfTime(err, deadline)) return null;
-          // Fail closed when the store never answered; otherwise keep waiting for it.
-          if (!answered || !waiter) throw err;
+          // Fail closed when the store never answered or is closing; otherwise keep waiting.
+          if (!answered || !waiter || this.closing) throw err;
+          if (monotonicNow() >= deadline) return null;
           await waiter.wait(
             Math.min(deadline - monotonicNow(), this.options.recheckInterval),
             opts.signal,
