@@ -74,18 +74,22 @@ describe('CLIENT KILL around a release', () => {
         // The waiter's wake-up subscription is active (the store subscribes before queueing).
         await waitUntil(
           async () =>
-            settled || (await redis.client('LIST', 'TYPE', 'pubsub')).toString().trim() !== '',
+            settled || String(await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub')).trim() !== '',
           'the waiter subscribed',
         ).catch(() => undefined);
         await sleep(50);
 
         const kill = () =>
-          Promise.all(variant.types.map((type) => redis.client('KILL', 'TYPE', type)));
+          Promise.all(
+            variant.types.map(async (type) =>
+              Number(await redis.call('CLIENT', 'KILL', 'TYPE', type)),
+            ),
+          );
         let killed: number[] = [];
-        if (variant.killFirst) killed = (await kill()) as number[];
+        if (variant.killFirst) killed = await kill();
         const releasedAt = Date.now();
         const release = holder.call('release', { lock: key }, TTL + 5000);
-        if (!variant.killFirst) killed = (await kill()) as number[];
+        if (!variant.killFirst) killed = await kill();
 
         const got: Reply = await waiting;
         const released = await release;

@@ -87,7 +87,7 @@ describe('holders and queued waiters killed (SIGKILL)', () => {
     );
     const [holder, ...waiters] = workers;
     expect(await holder.call('acquire', { lock: 'job', key: 'job' })).toMatchObject({ ok: true });
-    const results = [];
+    const results: (() => Promise<Reply>)[] = [];
     for (const waiter of waiters) results.push(await queue(waiter, 'job'));
 
     // The holder, the head of the line and every other waiter behind it die at once.
