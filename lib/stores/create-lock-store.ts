@@ -11,11 +11,7 @@ import { RedisLockStore, ReplicaSync } from './redis-lock.store';
  * Settings for a client the module creates itself: a queued command waits for one reconnect
  * at most, so a request fails closed quickly instead of hanging while Redis is down.
  */
-const OWNED_CLIENT_DEFAULTS: RedisOptions = {
-  maxRetriesPerRequest: 1,
-  // A command whose caller gave up must not run later, after a reconnect.
-  autoResendUnfulfilledCommands: false,
-};
+const OWNED_CLIENT_DEFAULTS: RedisOptions = { maxRetriesPerRequest: 1 };
 
 function isClient(value: unknown): value is RedisClientLike {
   return (
