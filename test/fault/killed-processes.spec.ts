@@ -23,7 +23,10 @@ describe('holders and queued waiters killed (SIGKILL)', () => {
     await server?.stop();
   });
 
-  /** Queues `worker` for `key` and waits until it stands in line; resolves once it got the lock. */
+  /**
+   * Queues `worker` for `key` and waits until it stands in line; the result resolves once it got
+   * the lock, held it and started releasing it (`releasedAt`).
+   */
   async function queue(
     worker: FaultWorker,
     key: string,
@@ -44,7 +47,7 @@ describe('holders and queued waiters killed (SIGKILL)', () => {
       if (!r.ok) return r;
       await sleep(HOLD_MS);
       const release = await worker.call('release', { lock: key });
-      return { ...r, releasedAt: release.at };
+      return { ...r, releasedAt: release.startedAt };
     });
     // A waiter killed in line never answers: that is expected, not an unhandled rejection.
     done.catch(() => undefined);

@@ -95,10 +95,11 @@ const commands = {
   },
   async release({ lock: name }) {
     const lock = held.get(name);
+    const startedAt = Date.now();
     try {
-      return { ok: true, released: await lock.release() };
+      return { ok: true, startedAt, released: await lock.release() };
     } catch (err) {
-      return { ok: false, error: describe(err) };
+      return { ok: false, startedAt, error: describe(err) };
     }
   },
   async extend({ lock: name, ttl }) {
