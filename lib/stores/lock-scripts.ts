@@ -14,18 +14,38 @@ function script(name: string, source: string): LuaScript {
 /** The value of KEYS[1] while read locks are held (never a token: '*' is not base64url). */
 export const READERS_MARKER = '*readers*';
 
+/**
+ * Appended to an exclusive holder's token in KEYS[1] once someone waits behind it. Tokens never
+ * contain a space (the wake-up message is space-separated), so '<token> waited' is no token.
+ */
+export const WAITED_MARK = ' waited';
+
+/** FAST_RELEASE's reply when someone waits: the full release must run, to hand over. */
+export const RELEASE_NEEDS_HANDOFF = -1;
+
+/** First element of ACQUIRE's reply {'permits', count} for a semaphore in use with another count. */
+export const PERMITS_IN_USE = 'permits';
+
 /*
  * Keys, all sharing the lock's hash tag (one Cluster slot):
- *   KEYS[1] L  exclusive holder: a string holding the owner token (or the readers marker), with
- *              the lease as its TTL. It is never free while someone waits: a release hands it
- *              straight to the next in line, so an uncontended acquire is a bare SET NX.
+ *   KEYS[1] L  exclusive holder: a string holding the owner token, with the lease as its TTL;
+ *              '<token> waited' once someone queued behind it, so that its release knows it
+ *              must hand over while an unwaited release needs L alone. It is never free while
+ *              someone waits: a release hands it straight to the next in line, so an
+ *              uncontended acquire is a bare SET NX. While read locks are held it is the
+ *              readers marker, which lives exactly as long as the latest read lease.
  *   KEYS[2] F  fencing counter
  *   KEYS[3] Q  waiters in arrival order: zset token -> sequence number
  *   KEYS[4] T  waiter leases: zset token -> ms when the waiter is presumed dead
  *   KEYS[5] W  waiting writers (exclusive waiters): zset token -> sequence, a subset of Q
- *   KEYS[6] H  shared holders (readers or semaphore permits): zset token -> lease end in ms
- *   KEYS[7] P  per waiter: its lease ms while it waits; '=<fencing token>' once it was handed
- *              the lock, for a waiter that missed the message
+ *   KEYS[6] H  shared holders (readers or semaphore permits): zset token -> lease end in ms;
+ *              its TTL is the latest lease end
+ *   KEYS[7] P  per waiter: the lease ms it asks for, which its hand-over gives it
+ *   KEYS[8] N  semaphores only: the permit count, while anyone holds or waits for a permit
+ * Q, T, W and P describe waiters in line and nothing else: a waiter leaves all four when it is
+ * handed the resource, takes it, gives up, or stops renewing its place.
+ * A call by a token that already holds the resource is a retry of a call whose reply was lost,
+ * or comes from a waiter that missed its hand-over message: it is still that token's.
  * Modes: 'x' exclusive (plain or write lock), 'r' read lock, 's' semaphore permit.
  */
 const FENCE = `
@@ -43,11 +63,31 @@ end
 `;
 
 const PRELUDE = `${FENCE}
-local L, F, Q, T, W, H, P = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local L, F, Q, T, W, H, P, N = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local MARKER = '${READERS_MARKER}'
+local WAITED = '${WAITED_MARK}'
 local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- Whether token is L's exclusive holder, whether or not someone waits behind it.
+local function holds_exclusive(token)
+  local holder = redis.call('GET', L)
+  return holder == token or holder == token .. WAITED
+end
+-- L for token; marked when others are in line, so that its release takes the path that hands
+-- over.
+local function hold_exclusive(token, ttl)
+  local value = token
+  if redis.call('EXISTS', Q) == 1 then value = token .. WAITED end
+  redis.call('SET', L, value, 'PX', ttl)
+end
+-- Someone queued behind L's exclusive holder: its release must take the path that hands over.
+local function mark_waited()
+  local holder = redis.call('GET', L)
+  if not holder or holder == MARKER or string.sub(holder, -#WAITED) == WAITED then return end
+  local left = redis.call('PTTL', L)
+  if left > 0 then redis.call('SET', L, holder .. WAITED, 'PX', left) end
 end
 local function dequeue(token)
   redis.call('ZREM', Q, token)
@@ -59,11 +99,53 @@ end
 local function cover(key, ms)
   if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
 end
+-- H, and the readers marker in L, last exactly until the latest shared lease ends: a reader
+-- that released or died keeps no writer out.
+local function fit_shared(now)
+  local last = redis.call('ZRANGE', H, -1, -1, 'WITHSCORES')[2]
+  local left = last and (tonumber(last) - now) or 0
+  if left > 0 then redis.call('PEXPIRE', H, left) else redis.call('DEL', H) end
+  if redis.call('GET', L) == MARKER then
+    if left > 0 then redis.call('PEXPIRE', L, left) else redis.call('DEL', L) end
+  end
+end
+-- A semaphore's permit count lasts while anyone holds or waits for a permit, and no longer.
+local function fit_permits(now, limit)
+  local held = tonumber(redis.call('ZRANGE', H, -1, -1, 'WITHSCORES')[2]) or 0
+  local waits = tonumber(redis.call('ZRANGE', T, -1, -1, 'WITHSCORES')[2]) or 0
+  local left = math.max(held, waits) - now
+  if left > 0 and limit then redis.call('SET', N, limit, 'PX', left) else redis.call('DEL', N) end
+end
 -- Waiters that stopped renewing their place died or stalled: they must not block the line.
+-- Shared holds whose lease ended are gone too.
 local function prune(now)
   local gone = redis.call('ZRANGEBYSCORE', T, '-inf', now)
   for i = 1, #gone do dequeue(gone[i]) end
+  if redis.call('ZREMRANGEBYSCORE', H, '-inf', now) > 0 then fit_shared(now) end
+  -- Every entry of P is a waiter in Q; the hand-over records of older versions were not.
+  if redis.call('HLEN', P) > redis.call('ZCARD', Q) then
+    local fields = redis.call('HKEYS', P)
+    for i = 1, #fields do
+      if not redis.call('ZSCORE', Q, fields[i]) then redis.call('HDEL', P, fields[i]) end
+    end
+  end
+end
+-- A shared hold for token until now + ttl; a reader's hold puts the readers marker in L.
+local function hold_shared(token, ttl, now, reader)
+  redis.call('ZADD', H, now + ttl, token)
+  if reader and not redis.call('GET', L) then redis.call('SET', L, MARKER) end
+  fit_shared(now)
+end
+-- Drops token's shared hold: false when it had none, 0 when its lease had ended, 1 when live.
+local function drop_shared(token, now)
+  local ends = redis.call('ZSCORE', H, token)
+  if not ends then return false end
+  redis.call('ZREM', H, token)
   redis.call('ZREMRANGEBYSCORE', H, '-inf', now)
+  fit_shared(now)
+  -- A hold whose lease ended was no longer held: report it as lost, not released.
+  if tonumber(ends) <= now then return 0 end
+  return 1
 end
 -- Gives the resource to the waiters at the head of the line for as long as they fit, and tells
 -- each one on the channel ('token fence lease-ms'). sem: semaphore with 'limit' permits.
@@ -78,44 +160,24 @@ local function handoff(now, sem, limit, channel, retention)
       dequeue(head)
     else
       -- Hand over no longer than the waiter is known to be alive; it tops the lease up itself.
+      -- A waiter that missed the message finds the hold its own at its next look, before then.
       local alive = tonumber(redis.call('ZSCORE', T, head)) or now
       local ttl = math.max(1, math.min(wanted, alive - now))
       if sem then
         if redis.call('ZCARD', H) >= limit then return end
-        redis.call('ZADD', H, now + ttl, head)
-        cover(H, ttl)
       elseif writer then
         if redis.call('EXISTS', L) == 1 then return end
-        redis.call('SET', L, head, 'PX', ttl)
       else
         local holder = redis.call('GET', L)
         if holder and holder ~= MARKER then return end
-        if holder then cover(L, ttl) else redis.call('SET', L, MARKER, 'PX', ttl) end
-        redis.call('ZADD', H, now + ttl, head)
-        cover(H, ttl)
       end
+      dequeue(head)
+      if writer then hold_exclusive(head, ttl) else hold_shared(head, ttl, now, not sem) end
       local fence = string.format('%.0f', next_fence(retention))
-      redis.call('ZREM', Q, head)
-      redis.call('ZREM', T, head)
-      if writer then redis.call('ZREM', W, head) end
-      -- The record outlives the message for a waiter that missed it; P's TTL already covers
-      -- the waiter's lease, and the waiter looks again before that ends.
-      redis.call('HSET', P, head, '=' .. fence)
       redis.call('PUBLISH', channel, head .. ' ' .. fence .. ' ' .. ttl)
       if writer then return end
     end
   end
-end
--- Drops a shared hold; the readers marker goes with the last reader.
-local function drop_shared(token, now)
-  local ends = redis.call('ZSCORE', H, token)
-  if not ends then return 0 end
-  redis.call('ZREM', H, token)
-  redis.call('ZREMRANGEBYSCORE', H, '-inf', now)
-  if redis.call('ZCARD', H) == 0 and redis.call('GET', L) == MARKER then redis.call('DEL', L) end
-  -- A hold whose lease ended was no longer held: report it as lost, not released.
-  if tonumber(ends) <= now then return 0 end
-  return 1
 end
 `;
 
@@ -126,7 +188,13 @@ end
 export const FAST_ACQUIRE_SCRIPT = script(
   'fastAcquire',
   `${FENCE}
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+local L, token, ttl = KEYS[1], ARGV[1], ARGV[2]
+if not redis.call('SET', L, token, 'NX', 'PX', ttl) then
+  -- Held, by this very token when this is a retry of a call whose reply was lost: still ours.
+  local holder = redis.call('GET', L)
+  if holder ~= token and holder ~= token .. '${WAITED_MARK}' then return false end
+  redis.call('PEXPIRE', L, ttl)
+end
 return next_fence(ARGV[3])
 `,
 );
@@ -134,7 +202,8 @@ return next_fence(ARGV[3])
 /**
  * ARGV: token, lease ms, mode, permit limit, waiter lease ms (0: do not queue), wake channel,
  * fencing retention ms. Returns the new fencing token, or {hint}: ms until the blocking lease
- * ends if this caller is next in line, else -1.
+ * ends if this caller is next in line, else -1; or {'permits', count} when the semaphore is in
+ * use with another permit count.
  */
 export const ACQUIRE_SCRIPT = script(
   'acquire',
@@ -142,26 +211,32 @@ export const ACQUIRE_SCRIPT = script(
 local token, ttl, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local limit, lease, channel, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7]
 local now = clock()
+prune(now)
 
--- Handed over while this caller was not listening: it is ours if the lease still runs, and
--- now that the caller shows it is alive, with its full lease.
-local grant = redis.call('HGET', P, token)
-if grant and string.sub(grant, 1, 1) == '=' then
-  redis.call('HDEL', P, token)
-  local ends = redis.call('ZSCORE', H, token)
-  if mode == 'x' and redis.call('GET', L) == token then
-    redis.call('PEXPIRE', L, ttl)
-    return tonumber(string.sub(grant, 2))
-  end
-  if mode ~= 'x' and ends and tonumber(ends) > now then
-    redis.call('ZADD', H, now + ttl, token)
-    cover(H, ttl)
-    if mode == 'r' then cover(L, ttl) end
-    return tonumber(string.sub(grant, 2))
-  end
+if mode == 's' then
+  -- Callers that count a semaphore's permits differently would let too many in together.
+  local counted = tonumber(redis.call('GET', N))
+  local inUse = redis.call('EXISTS', H) == 1 or redis.call('EXISTS', Q) == 1
+  if counted and counted ~= limit and inUse then return {'${PERMITS_IN_USE}', counted} end
 end
 
-prune(now)
+-- Already this token's (prune left only live holds): renewed to the lease asked for now, with a
+-- new fencing token, above every earlier one since nobody held it in between.
+local owned = false
+if mode == 'x' then
+  if holds_exclusive(token) then
+    hold_exclusive(token, ttl)
+    owned = true
+  end
+elseif redis.call('ZSCORE', H, token) then
+  hold_shared(token, ttl, now, mode == 'r')
+  owned = true
+end
+if owned then
+  if mode == 's' then fit_permits(now, limit) end
+  return next_fence(retention)
+end
+
 local holder = redis.call('GET', L)
 local free
 if mode == 'x' then free = not holder
@@ -180,19 +255,16 @@ else
 end
 
 if free and turn then
-  if mode == 'x' then
-    redis.call('SET', L, token, 'PX', ttl)
-  else
-    if mode == 'r' then
-      if holder then cover(L, ttl) else redis.call('SET', L, MARKER, 'PX', ttl) end
-    end
-    redis.call('ZADD', H, now + ttl, token)
-    cover(H, ttl)
-  end
   if mine then dequeue(token) end
+  if mode == 'x' then
+    hold_exclusive(token, ttl)
+  else
+    hold_shared(token, ttl, now, mode == 'r')
+  end
   local fence = next_fence(retention)
   -- A shared hold can leave room for the next in line.
   if mode ~= 'x' then handoff(now, mode == 's', limit, channel, retention) end
+  if mode == 's' then fit_permits(now, limit) end
   return fence
 end
 
@@ -210,10 +282,12 @@ if lease > 0 then
   cover(T, lease)
   cover(P, lease)
   if mode == 'x' then cover(W, lease) end
+  if mode ~= 's' then mark_waited() end
 end
 
 -- Free but not this caller's turn (a holder's lease ran out): hand it to the line now.
 if free and head and head ~= token then handoff(now, mode == 's', limit, channel, retention) end
+if mode == 's' then fit_permits(now, limit) end
 
 if head ~= token then return {-1} end
 local left = redis.call('PTTL', L)
@@ -226,86 +300,98 @@ return {left}
 );
 
 /**
- * ARGV: token, mode, wake channel, permit limit, handed-over flag ('1': forget the hand-over
- * record), fencing retention ms. Releases only the owner's hold, then hands the resource to the
- * next in line.
+ * The exclusive release when the hold did not come by a hand-over message: KEYS L; ARGV token.
+ * One key, so it works while a Cluster slot migrates. Returns 1 (released), 0 (not the token's:
+ * changes nothing), or RELEASE_NEEDS_HANDOFF (someone waits: nothing changed, run RELEASE).
+ */
+export const FAST_RELEASE_SCRIPT = script(
+  'fastRelease',
+  `
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+if holder == ARGV[1] .. '${WAITED_MARK}' then return ${RELEASE_NEEDS_HANDOFF} end
+return 0
+`,
+);
+
+/**
+ * ARGV: token, mode, wake channel, permit limit, fencing retention ms. Releases only the
+ * owner's hold, then hands the resource to the next in line. A release of a token that holds
+ * nothing (say, a repeated one) returns 0 and changes nothing.
  */
 export const RELEASE_SCRIPT = script(
   'release',
-  `
--- The common case first, before the helpers below are even defined: an exclusive lock that
--- nobody waits for.
-if ARGV[2] == 'x' then
-  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-  redis.call('DEL', KEYS[1])
-  if ARGV[5] == '1' then redis.call('HDEL', KEYS[7], ARGV[1]) end
-  if redis.call('EXISTS', KEYS[3]) == 0 then return 1 end
-end
-${PRELUDE}
-local token, mode, channel = ARGV[1], ARGV[2], ARGV[3]
-local limit, granted, retention = tonumber(ARGV[4]), ARGV[5], ARGV[6]
+  `${PRELUDE}
+local token, mode, channel, limit, retention = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local now = clock()
+if mode == 's' then limit = tonumber(redis.call('GET', N)) or limit end
 local released = 1
 if mode == 'x' then
-  handoff(clock(), false, 0, channel, retention)
-  return 1
+  if not holds_exclusive(token) then return 0 end
+  redis.call('DEL', L)
+else
+  released = drop_shared(token, now)
+  if not released then return 0 end
 end
-local now = clock()
-released = drop_shared(token, now)
-if granted == '1' then redis.call('HDEL', P, token) end
 handoff(now, mode == 's', limit, channel, retention)
+if mode == 's' then fit_permits(now, limit) end
 return released
 `,
 );
 
-/** ARGV: token, lease ms, mode. Renews only the owner's hold: 1, or 0 if it was lost. */
+/**
+ * ARGV: token, lease ms, mode. Renews only the owner's hold: 1, or 0 if it was lost. An
+ * exclusive hold needs KEYS L alone (so its renewal works while a Cluster slot migrates);
+ * shared ones need every key.
+ */
 export const EXTEND_SCRIPT = script(
   'extend',
   `
 if ARGV[3] == 'x' then
-  if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-  return 0
+  local holder = redis.call('GET', KEYS[1])
+  if holder ~= ARGV[1] and holder ~= ARGV[1] .. '${WAITED_MARK}' then return 0 end
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 ${PRELUDE}
 local token, ttl, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local now = clock()
 local ends = redis.call('ZSCORE', H, token)
 if not ends or tonumber(ends) <= now then return 0 end
-redis.call('ZADD', H, 'XX', now + ttl, token)
-cover(H, ttl)
-if mode == 'r' then cover(L, ttl) end
+hold_shared(token, ttl, now, mode == 'r')
+if mode == 's' then fit_permits(now, tonumber(redis.call('GET', N))) end
 return 1
 `,
 );
 
 /**
  * ARGV: token, mode, wake channel, permit limit, fencing retention ms. A waiter gives up: it
- * leaves the line, and if it had just been handed the resource, gives that back. Returns 1 when
- * a handed-over hold was given back.
+ * leaves the line, and gives back any hold its token got meanwhile (a hand-over, or an acquire
+ * whose reply was lost), since its caller does not know it has it. Returns 1 when a live hold
+ * was given back.
  */
 export const LEAVE_SCRIPT = script(
   'leave',
   `${PRELUDE}
 local token, mode, channel, limit, retention = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local now = clock()
-local grant = redis.call('HGET', P, token)
-local gaveBack = 0
-if redis.call('ZSCORE', Q, token) then
-  dequeue(token)
-elseif grant and string.sub(grant, 1, 1) == '=' then
-  redis.call('HDEL', P, token)
-  if mode == 'x' then
-    if redis.call('GET', L) == token then
-      redis.call('DEL', L)
-      gaveBack = 1
-    end
-  else
-    gaveBack = drop_shared(token, now)
-  end
+if mode == 's' then limit = tonumber(redis.call('GET', N)) or limit end
+local queued = redis.call('ZSCORE', Q, token)
+if queued then dequeue(token) end
+-- false: it held nothing; 0: a hold whose lease had ended; 1: a live hold.
+local dropped
+if mode == 'x' then
+  dropped = holds_exclusive(token) and 1
+  if dropped then redis.call('DEL', L) end
 else
-  return 0
+  dropped = drop_shared(token, now)
 end
+if not queued and not dropped then return 0 end
 handoff(now, mode == 's', limit, channel, retention)
-return gaveBack
+if mode == 's' then fit_permits(now, limit) end
+return dropped or 0
 `,
 );
 

@@ -19,7 +19,10 @@ export interface LockStore {
   /**
    * Takes the resource if it is free and it is this caller's turn. Otherwise, when
    * `waiterLeaseMs` > 0, queues the caller (or renews its place) for that long.
-   * Resolves the new fencing token, or a miss.
+   * Resolves the new fencing token, or a miss. When `token` already holds the resource (a call
+   * whose reply was lost, or a hand-over whose message was missed) it succeeds: the lease is
+   * renewed to `ttlMs` and the fencing token is a new one. Throws a `TypeError` when a
+   * semaphore in use (held or waited for) has another permit count than `resource.limit`.
    */
   acquire(
     resource: LockResource,
@@ -30,7 +33,8 @@ export interface LockStore {
   ): Promise<number | AcquireMiss>;
   /**
    * The uncontended exclusive acquire: takes the resource if nobody holds it and nobody waits,
-   * never queues. Resolves the new fencing token or `null`.
+   * never queues. Resolves the new fencing token or `null`; when `token` already holds it,
+   * renews it like `acquire` (or resolves `null`, and `acquire` then succeeds).
    */
   acquireFast(
     resource: LockResource,
@@ -39,8 +43,9 @@ export interface LockStore {
     bound?: CallBound,
   ): Promise<number | null>;
   /**
-   * Releases `token`'s hold and hands the resource to the next in line. `handedOver`: the hold
-   * came from a hand-over (its record in the store is dropped too).
+   * Releases `token`'s hold and hands the resource to the next in line. Resolves `false`, and
+   * changes nothing, when `token` holds nothing (say, a repeated release). `handedOver`: the
+   * hold came from a hand-over, so others probably wait (a hint only: the store tells by itself).
    */
   release(
     resource: LockResource,
@@ -51,8 +56,8 @@ export interface LockStore {
   /** Resets the lease of `token`'s hold to `ttlMs`. */
   extend(resource: LockResource, token: string, ttlMs: number, bound?: CallBound): Promise<boolean>;
   /**
-   * Removes a waiter that gave up from the line; a hold handed to it meanwhile is given back
-   * to the next in line.
+   * Removes a waiter that gave up from the line; a hold its token got meanwhile (handed over,
+   * or taken by a call whose reply was lost) is given back to the next in line.
    */
   leave(resource: LockResource, token: string, bound?: CallBound): Promise<void>;
   isLocked(resource: LockResource, bound?: CallBound): Promise<boolean>;

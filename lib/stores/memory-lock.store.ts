@@ -1,3 +1,4 @@
+import { MESSAGES } from '../distributed-lock.messages';
 import type { LockResource } from './lock-resource';
 import type { AcquireMiss, LockStore } from './lock-store.interface';
 import type { Waiter } from './waiter';
@@ -21,6 +22,8 @@ interface ResourceState {
   /** Insertion order is arrival order. */
   queue: Map<string, QueueEntry>;
   seq: number;
+  /** A semaphore's permit count, set by the call that found it idle. */
+  permits: number | undefined;
 }
 
 const NO_TURN: AcquireMiss = { retryInMs: -1 };
@@ -47,6 +50,20 @@ export class MemoryLockStore implements LockStore {
     const state = this.stateFor(resource.id);
     this.pruneWaiters(state, now);
     const { mode, limit } = resource;
+    if (mode === 's') {
+      const inUse = state.shared.size > 0 || state.queue.size > 0;
+      if (inUse && state.permits !== undefined && state.permits !== limit) {
+        throw new TypeError(MESSAGES.permitMismatch(resource.key, state.permits, limit));
+      }
+      state.permits = limit;
+    }
+    // Already this token's (a retry of a call whose reply was lost): renewed to the lease asked
+    // for now, with a new fencing token.
+    const own = this.holdOf(resource, state, token);
+    if (own) {
+      this.renew(resource, own, ttlMs);
+      return ++this.lastFencingToken;
+    }
     let free = state.exclusive === undefined;
     if (free)
       free = mode === 'x' ? state.shared.size === 0 : limit === 0 || state.shared.size < limit;
@@ -104,25 +121,28 @@ export class MemoryLockStore implements LockStore {
 
   async release(resource: LockResource, token: string): Promise<boolean> {
     const state = this.resources.get(resource.id);
-    if (!state) return false;
-    const hold = resource.mode === 'x' ? state.exclusive : state.shared.get(token);
-    if (hold?.token !== token) return false;
+    const hold = state && this.holdOf(resource, state, token);
+    if (!state || !hold) return false;
     this.drop(resource, state, hold);
     return true;
   }
 
   async extend(resource: LockResource, token: string, ttlMs: number): Promise<boolean> {
     const state = this.resources.get(resource.id);
-    const hold = resource.mode === 'x' ? state?.exclusive : state?.shared.get(token);
-    if (hold?.token !== token) return false;
-    clearTimeout(hold.timer);
-    hold.ends = Date.now() + ttlMs;
-    hold.timer = this.expireLater(resource, token, ttlMs);
+    const hold = state && this.holdOf(resource, state, token);
+    if (!hold) return false;
+    this.renew(resource, hold, ttlMs);
     return true;
   }
 
   async leave(resource: LockResource, token: string): Promise<void> {
     const state = this.resources.get(resource.id);
+    // A hold the token got meanwhile is given back: its caller does not know it has it.
+    const hold = state && this.holdOf(resource, state, token);
+    if (state && hold) {
+      this.drop(resource, state, hold);
+      return;
+    }
     if (!state?.queue.has(token)) return;
     const wasHead = firstKey(state.queue) === token;
     state.queue.delete(token);
@@ -169,10 +189,28 @@ export class MemoryLockStore implements LockStore {
   private stateFor(id: string): ResourceState {
     let state = this.resources.get(id);
     if (!state) {
-      state = { exclusive: undefined, shared: new Map(), queue: new Map(), seq: 0 };
+      state = {
+        exclusive: undefined,
+        shared: new Map(),
+        queue: new Map(),
+        seq: 0,
+        permits: undefined,
+      };
       this.resources.set(id, state);
     }
     return state;
+  }
+
+  /** `token`'s hold of the resource in the resource's mode, if it has one. */
+  private holdOf(resource: LockResource, state: ResourceState, token: string): Hold | undefined {
+    if (resource.mode !== 'x') return state.shared.get(token);
+    return state.exclusive?.token === token ? state.exclusive : undefined;
+  }
+
+  private renew(resource: LockResource, hold: Hold, ttlMs: number): void {
+    clearTimeout(hold.timer);
+    hold.ends = Date.now() + ttlMs;
+    hold.timer = this.expireLater(resource, hold.token, ttlMs);
   }
 
   private drop(resource: LockResource, state: ResourceState, hold: Hold): void {
