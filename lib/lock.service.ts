@@ -456,6 +456,9 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
         if (!waiter) return null;
         queued = true;
         queuedAt = sentAt;
+        // A hand-over heard while this call was in flight may predate it (a stalled process
+        // reads old messages late): the store is asked again, and says whether it is ours.
+        if (waiter.takeGrant()) continue;
         // A wake-up sent before the subscription was active is lost: look again at once.
         if (await this.store.listen(waiter, bound())) continue;
         const remaining = deadline - monotonicNow();
