@@ -10,6 +10,7 @@ import { LockLostError } from './errors/lock-lost.error';
 import type { Lock } from './interfaces/lock.interface';
 import type { LockResource } from './stores/lock-resource';
 import type { LockStore } from './stores/lock-store.interface';
+import { assertTimerMs } from './validation/number-options';
 
 /** What a lock reports to the service that made it. */
 export interface LockHandleHooks {
@@ -126,7 +127,7 @@ export class LockHandle implements Lock {
   }
 
   async extend(ttl: number = this.ttl): Promise<boolean> {
-    assertTtl(ttl);
+    assertTimerMs(ttl, 'ttl', 'lock.extend:');
     if (!this.isHeld()) return false;
     const outcome = await this.sendRenewal(ttl);
     if (outcome instanceof Error) {
@@ -302,14 +303,6 @@ class ReentrantHold implements Lock {
 
   extend(ttl?: number): Promise<boolean> {
     return this.lock.extend(ttl);
-  }
-}
-
-export function assertTtl(ttl: unknown, name = 'ttl'): asserts ttl is number {
-  if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1) {
-    throw new TypeError(
-      `Lock option \`${name}\` must be a positive integer of ms, got ${String(ttl)}.`,
-    );
   }
 }
 
