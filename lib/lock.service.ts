@@ -42,11 +42,17 @@ import { createLockStore } from './stores/create-lock-store';
 import { HoldMode, LockResource, lockResource } from './stores/lock-resource';
 import type { CallBound } from './stores/call-bound';
 import type { LockStore } from './stores/lock-store.interface';
-import { describeType } from './validation/describe-value';
+import { describeType, describeValue } from './validation/describe-value';
 import { assertPermits } from './validation/number-options';
 
 /** The shortest bound a store call gets, even when the wait deadline is closer. */
 const MIN_CALL_MS = 25;
+
+/** Options that are spread must be an object first: a string would spread into its letters. */
+function objectOf<T extends object>(options: T | undefined): T | undefined {
+  if (options === undefined || (typeof options === 'object' && options !== null)) return options;
+  throw new TypeError(`Lock options must be an object, got ${describeValue(options)}.`);
+}
 
 function outOfTime(err: unknown, deadline: number): boolean {
   return (
@@ -121,7 +127,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     options?: Omit<LockOptions, 'waitTimeout'>,
   ): Promise<Held | null> {
     const keys = normalizeKeys(key, 'tryAcquire');
-    const opts = resolveLockOptions(this.options, { ...options, waitTimeout: 0 });
+    const opts = resolveLockOptions(this.options, { ...objectOf(options), waitTimeout: 0 });
     return this.take(key, keys, opts, monotonicNow());
   }
 
@@ -233,7 +239,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     permits: number,
     options: Omit<LockOptions, 'mode'> | undefined,
   ): Promise<Lock> {
-    const opts = resolveLockOptions(this.options, { ...options, mode: undefined });
+    const opts = resolveLockOptions(this.options, { ...objectOf(options), mode: undefined });
     const started = monotonicNow();
     const permit = await this.takePermit(key, permits, opts, started + opts.waitTimeout);
     if (!permit) throw new LockNotAcquiredError(key, Math.round(monotonicNow() - started));
@@ -246,7 +252,11 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     permits: number,
     options: Omit<LockOptions, 'mode' | 'waitTimeout'> | undefined,
   ): Promise<Lock | null> {
-    const opts = resolveLockOptions(this.options, { ...options, waitTimeout: 0, mode: undefined });
+    const opts = resolveLockOptions(this.options, {
+      ...objectOf(options),
+      waitTimeout: 0,
+      mode: undefined,
+    });
     return this.takePermit(key, permits, opts, monotonicNow());
   }
 
