@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { LockService } from '../../lib';
 import { useRedisServer } from '../support/use-redis-server';
 
