@@ -156,6 +156,26 @@ export class Fleet {
   }
 }
 
+/**
+ * Runs every check and fails with all of their messages at once: a scenario that breaks more
+ * than one promise says so in one run.
+ */
+export function verify(checks: (() => void)[]): void {
+  const failures: string[] = [];
+  for (const check of checks) {
+    try {
+      check();
+    } catch (err) {
+      failures.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  if (failures.length > 0) {
+    throw new Error(
+      `${failures.length} of ${checks.length} checks failed:\n\n${failures.join('\n\n')}`,
+    );
+  }
+}
+
 const RESULTS = join(__dirname, '..', 'results.txt');
 
 /**

@@ -13,6 +13,8 @@
 //   release  { lock }     extend { lock, ttl? }     state { lock }
 //   fencedWrite { lock, value, delayMs? }  after delayMs, without looking at the lock's signal,
 //            writes `value` to the fenced store with the lock's fencing token
+//   probe    { key, durationMs, intervalMs? }  tries to take the lock every intervalMs (and frees
+//            it at once when it got it): when did anyone else get it, and which errors
 //   exit     closes the service and every connection, then exits 0
 const { Redis, Cluster } = require('ioredis');
 const { Logger } = require('@nestjs/common');
@@ -125,6 +127,24 @@ const commands = {
       String(value),
     );
     return { accepted: accepted === 1, writtenAt, fencingToken: lock.fencingToken };
+  },
+  async probe({ key, durationMs, intervalMs = 100 }) {
+    const report = { attempts: 0, acquired: [], busy: 0, errors: {} };
+    for (const until = Date.now() + durationMs; Date.now() < until; await sleep(intervalMs)) {
+      report.attempts++;
+      try {
+        const lock = await locks.tryAcquire(key);
+        if (!lock) {
+          report.busy++;
+          continue;
+        }
+        report.acquired.push(Date.now());
+        await lock.release();
+      } catch (err) {
+        report.errors[err?.name] = (report.errors[err?.name] ?? 0) + 1;
+      }
+    }
+    return report;
   },
   async exit() {
     await locks.close();
