@@ -4,6 +4,8 @@
 //       every process starts together), then prints {"event":"result", ...report} and exits.
 //   { url, scenario: 'hold-permit', key, permits, ttl, autoExtend }   takes one semaphore permit,
 //       prints {"event":"held","token":...} and stays alive until killed.
+// Expected connection warnings must not print: a passing run prints no error lines.
+require('@nestjs/common').Logger.overrideLogger(false);
 const { Redis } = require('ioredis');
 const { LockService } = require('../../dist');
 const { scenarios, redisTally } = require('./invariant-scenarios');
