@@ -86,14 +86,6 @@ export class FaultWorker {
   }
 }
 
-/** The config of fault-worker.js: where the service's Redis is, and its options. */
-export interface FaultWorkerConfig {
-  redis?: unknown;
-  cluster?: { host: string; port: number }[];
-  service?: Record<string, unknown>;
-  storeUrl?: string;
-}
-
 /** The workers of one test file, and the checks every test file ends with. */
 export class Fleet {
   readonly workers: FaultWorker[] = [];
@@ -104,8 +96,9 @@ export class Fleet {
     );
   };
 
-  async spawn(name: string, config: FaultWorkerConfig): Promise<FaultWorker> {
-    const worker = new FaultWorker(name, spawnWorker('../fault/support/fault-worker.js', config));
+  /** Starts a worker (fault-worker.js, or another script of test/fault/support) and waits until it is ready. */
+  async spawn(name: string, config: object, script = 'fault-worker.js'): Promise<FaultWorker> {
+    const worker = new FaultWorker(name, spawnWorker(`../fault/support/${script}`, config));
     this.workers.push(worker);
     await worker.worker.message('ready', 20_000);
     return worker;
