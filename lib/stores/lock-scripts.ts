@@ -29,11 +29,15 @@ export const PERMITS_IN_USE = 'permits';
 /*
  * Keys, all sharing the lock's hash tag (one Cluster slot):
  *   KEYS[1] L  exclusive holder: a string holding the owner token, with the lease as its TTL;
- *              '<token> waited' once someone queued behind it, so that its release knows it
- *              must hand over while an unwaited release needs L alone. It is never free while
- *              someone waits: a release hands it straight to the next in line, so an
- *              uncontended acquire is a bare SET NX. While read locks are held it is the
- *              readers marker, which lives exactly as long as the latest read lease.
+ *              '<token> waited' when others are in line (it was taken with others in line, or
+ *              someone queued behind it), so that its release knows it must hand over, while
+ *              an unwaited release needs L alone. It is never free while someone waits: a
+ *              release hands it straight to the next in line, so an uncontended acquire is a
+ *              bare SET NX. (A holder whose lease ran out leaves it free until the first waiter
+ *              looks again; a newcomer's SET NX then is unmarked until that look, so its
+ *              release in between leaves it free for that waiter rather than handing over.)
+ *              While read locks are held it is the readers marker, which lives exactly as long
+ *              as the latest read lease.
  *   KEYS[2] F  fencing counter
  *   KEYS[3] Q  waiters in arrival order: zset token -> sequence number
  *   KEYS[4] T  waiter leases: zset token -> ms when the waiter is presumed dead

@@ -126,6 +126,18 @@ describe.each(backends)('store hazards ($name)', (backend) => {
       expect(await backend.leftovers(store)).toEqual([]);
     });
 
+    it('and a caller that gives up gives back a hold its token got by a call whose reply was lost', async () => {
+      const r = resource('own-leave');
+      const read = resource('own-leave', 'r');
+      expect(await store.acquire(r, 'lost-reply', 5_000, 5_000)).toEqual(FENCE);
+      expect(await store.acquire(read, 'reader', 5_000, 5_000)).toEqual(MISS);
+      await store.leave(r, 'lost-reply');
+      expect(await store.acquire(read, 'reader', 5_000, 5_000)).toEqual(FENCE);
+      await store.leave(read, 'reader');
+      expect(await store.isLocked(r)).toBe(false);
+      expect(await backend.leftovers(store)).toEqual([]);
+    });
+
     it('a semaphore permit holder, without taking a second permit', async () => {
       const r = resource('own-permit', 's', 1);
       expect(await store.acquire(r, 'a', 5_000, 0)).toEqual(FENCE);
