@@ -101,7 +101,9 @@ describe('an Observable returned under a lock', () => {
 
   beforeEach(async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [DistributedLockModule.forRoot({ redis: fixture.server.url, ttl: TTL, reentrant: true })],
+      imports: [
+        DistributedLockModule.forRoot({ redis: fixture.server.url, ttl: TTL, reentrant: true }),
+      ],
       providers: [Streams],
     }).compile();
     app = await moduleRef.init();
