@@ -419,8 +419,9 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
         }
         answered = true;
       } catch (err) {
-        // Unanswered, it may have taken the lock after all.
-        await this.abandonAttempt(resource, token, opts.ttl, false, true);
+        // Unanswered, it may have taken the lock after all: cleaned up without making the
+        // caller wait for a store that does not answer.
+        void this.abandonAttempt(resource, token, opts.ttl, false, true);
         if (canWait && outOfTime(err, deadline)) return null;
         throw err;
       }
@@ -447,7 +448,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
         } catch (err) {
           // Aborted or failed, the call may still have reached the store.
           unanswered = true;
-          if (isAbort(err, opts)) throw err;
+          if (isAbort(err, opts) || !(err instanceof LockStoreUnavailableError)) throw err;
           // A call cut short by the wait's own deadline: the lock was not had in time.
           if (outOfTime(err, deadline)) return null;
           // Fail closed when the store never answered or is closing; otherwise keep waiting.
@@ -495,7 +496,10 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     } finally {
       if (waiter) this.store.removeWaiter(waiter);
       if (!lock && (queued || unanswered)) {
-        await this.abandonAttempt(resource, token, opts.ttl, queued, unanswered);
+        const cleanup = this.abandonAttempt(resource, token, opts.ttl, queued, unanswered);
+        // A store that answers is left clean before the caller goes on; one that does not is
+        // cleaned up in the background, never at the cost of the caller's time limit.
+        if (!unanswered) await cleanup;
       }
     }
     return this.unlessAborted(lock, opts);
