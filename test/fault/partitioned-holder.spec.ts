@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { lockKeys, WorkerMessage } from '../support/spawn-worker';
 import { RedisServer, startRedisServer } from '../support/redis-server';
 import { startTcpProxy, TcpProxy } from '../support/tcp-proxy';
-import { Fleet, MARGIN_MS, report, sleep } from './support/fault-harness';
+import { Fleet, MARGIN_MS, ownerToken, report, sleep } from './support/fault-harness';
 
 const TTL = 2000;
 /** How long after taking the lock the link is cut: before the first renewal, and after two. */
@@ -53,7 +53,7 @@ describe('a holder cut off by a TCP proxy that stops delivering bytes (sockets s
       const stillCut = Date.now();
       proxy.heal();
       const release = await cutOff.call('release', { lock: key }, 10_000).catch(() => undefined);
-      const owner = await redis.get(lockKeys(key).lock);
+      const owner = ownerToken(await redis.get(lockKeys(key).lock));
 
       const toldAt = lost?.at as number | undefined;
       const nextAt = nextHeld.acquiredAt as number | undefined;

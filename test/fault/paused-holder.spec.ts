@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { lockKeys } from '../support/spawn-worker';
 import { RedisServer, startRedisServer } from '../support/redis-server';
-import { Fleet, MARGIN_MS, report, sleep } from './support/fault-harness';
+import { Fleet, MARGIN_MS, ownerToken, report, sleep } from './support/fault-harness';
 
 const TTL = 1000;
 const PAUSE_MS = 2500;
@@ -53,7 +53,7 @@ describe('a holder paused (SIGSTOP) past its lease', () => {
     const lostA = await a.lost('a', 5000);
     const lateA = await lateWriteA;
     const releaseA = await a.call('release', { lock: 'a' });
-    const ownerNow = await redis.get(lockKeys('job').lock);
+    const ownerNow = ownerToken(await redis.get(lockKeys('job').lock));
     const writes = await redis.lrange('store:writes', 0, -1);
 
     report('1. holder paused (SIGSTOP) past its lease', [

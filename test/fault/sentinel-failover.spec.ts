@@ -2,7 +2,15 @@ import { Redis } from 'ioredis';
 import { lockKeys, waitUntil, WorkerMessage } from '../support/spawn-worker';
 import { SentinelSetup, startSentinelSetup } from '../support/redis-sentinel';
 import { startTcpProxy, TcpProxy } from '../support/tcp-proxy';
-import { Fleet, MARGIN_MS, Reply, report, sleep, verify } from './support/fault-harness';
+import {
+  Fleet,
+  MARGIN_MS,
+  ownerToken,
+  Reply,
+  report,
+  sleep,
+  verify,
+} from './support/fault-harness';
 
 const TTL = 5000;
 const RECHECK = 200;
@@ -71,7 +79,7 @@ describe('Sentinel failover while a lock is held', () => {
     expect(held).toMatchObject({ ok: true });
     if (replicated) {
       await waitUntil(
-        async () => (await replica.get(lockKeys('job').lock)) === held.token,
+        async () => ownerToken(await replica.get(lockKeys('job').lock)) === held.token,
         'the lock is replicated',
       );
     }
@@ -81,7 +89,7 @@ describe('Sentinel failover while a lock is held', () => {
       90_000,
     );
     await sleep(300);
-    const onReplica = await replica.get(lockKeys('job').lock);
+    const onReplica = ownerToken(await replica.get(lockKeys('job').lock));
 
     const killedAt = Date.now();
     await setup.master.stop(true);

@@ -12,6 +12,9 @@ export type Reply = WorkerMessage & {
 /** Slack on every "by then" bound: event-loop lag of a few busy processes on 2 cores. */
 export const MARGIN_MS = 250;
 
+/** The owner token in a lock's Redis value (which may carry a mark after it: `<token> waited`). */
+export const ownerToken = (value: string | null): string | undefined => value?.split(' ')[0];
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One fault-worker.js process: a LockService of the built package, driven by commands. */
