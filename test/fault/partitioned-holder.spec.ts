@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { lockKeys, WorkerMessage } from '../support/spawn-worker';
 import { RedisServer, startRedisServer } from '../support/redis-server';
 import { startTcpProxy, TcpProxy } from '../support/tcp-proxy';
-import { Fleet, MARGIN_MS, ownerToken, report, sleep } from './support/fault-harness';
+import { Fleet, MARGIN_MS, ownerToken, report, sleep, verify } from './support/fault-harness';
 
 const TTL = 2000;
 /** How long after taking the lock the link is cut: before the first renewal, and after two. */
@@ -62,7 +62,7 @@ describe('a holder cut off by a TCP proxy that stops delivering bytes (sockets s
         'told after cut': toldAt !== undefined ? toldAt - cutAt : 'never',
         'told - validUntil':
           toldAt !== undefined && lost?.validUntil
-            ? toldAt - (lost.validUntil as number)
+            ? Math.round(toldAt - (lost.validUntil as number))
             : undefined,
         'next got it after cut': nextAt !== undefined ? nextAt - cutAt : nextHeld.error?.name,
         'overlap (told - next got it)':
@@ -72,6 +72,9 @@ describe('a holder cut off by a TCP proxy that stops delivering bytes (sockets s
       checks.push(() => {
         expect(lost).toBeDefined();
         expect(toldAt).toBeLessThanOrEqual(cutAt + TTL + MARGIN_MS);
+        if (lost?.validUntil !== undefined) {
+          expect(toldAt).toBeLessThanOrEqual((lost.validUntil as number) + MARGIN_MS);
+        }
         expect(toldAt).toBeLessThan(stillCut);
         expect(nextHeld).toMatchObject({ ok: true });
         expect(toldAt).toBeLessThanOrEqual((nextAt as number) + MARGIN_MS);
@@ -84,6 +87,53 @@ describe('a holder cut off by a TCP proxy that stops delivering bytes (sockets s
 
     report('2. holder cut off by a TCP proxy', rows, `ttl ${TTL}, margin ${MARGIN_MS}`);
     for (const check of checks) check();
+  });
+
+  it('keeps its lock through a slow link (200 ms each way) and connection resets, and nobody else gets it', async () => {
+    const service = { ttl: TTL, recheckInterval: 200 };
+    const holder = await fleet.spawn('slow link', {
+      redis: `redis://127.0.0.1:${proxy.port}`,
+      service,
+    });
+    const prober = await fleet.spawn('prober', { redis: server.url, service });
+    const held = await holder.call('acquire', { lock: 'slow', key: 'slow' });
+    expect(held).toMatchObject({ ok: true });
+    const probing = prober.call('probe', { key: 'slow', durationMs: 5000, intervalMs: 50 });
+    proxy.delay(200);
+    await sleep(2500);
+    proxy.delay(0);
+    const acceptedBefore = proxy.accepted;
+    for (let i = 0; i < 3; i++) {
+      proxy.dropConnections();
+      await sleep(600);
+    }
+    await sleep(500);
+    const probe = await probing;
+    const lost = holder.lostSoFar('slow');
+    const state = await holder.call('state', { lock: 'slow' });
+    const extended = await holder.call('extend', { lock: 'slow' });
+    const release = await holder.call('release', { lock: 'slow' });
+
+    report('2b. holder on a slow link (200 ms each way, 2.5 s), then 3 connection resets', [
+      {
+        ttl: TTL,
+        'signal aborted': lost
+          ? `yes, ${(lost.at as number) - (held.acquiredAt as number)} after acquire`
+          : 'no',
+        reconnections: proxy.accepted - acceptedBefore,
+        'others got it': (probe.acquired as number[]).length,
+        'prober tries / errors': `${probe.attempts as number} / ${JSON.stringify(probe.errors)}`,
+        'extend after': extended.ok ? extended.extended : extended.error?.name,
+        release: release.ok ? release.released : release.error?.name,
+      },
+    ]);
+    verify([
+      () => expect(lost).toBeUndefined(),
+      () => expect(state).toMatchObject({ aborted: false }),
+      () => expect(probe.acquired).toEqual([]),
+      () => expect(extended).toMatchObject({ ok: true, extended: true }),
+      () => expect(release).toMatchObject({ ok: true, released: true }),
+    ]);
   });
 
   it('ends cleanly: no unhandledRejection anywhere, every worker exits on its own', async () => {
