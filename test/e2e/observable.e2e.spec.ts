@@ -1,4 +1,13 @@
-import { Controller, INestApplication, Post } from '@nestjs/common';
+import {
+  CallHandler,
+  Controller,
+  ExecutionContext,
+  INestApplication,
+  Injectable,
+  NestInterceptor,
+  Post,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -12,11 +21,26 @@ import { RacyCounter } from './support/racy-counter';
 
 const counter = new RacyCounter();
 
+/** Nest subscribes to the handler's Observable through its interceptor chain. */
+@Injectable()
+class PassThroughInterceptor implements NestInterceptor {
+  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return next.handle();
+  }
+}
+
 @Controller('counter')
 class CounterController {
   @Post('locked')
   @WithLock('counter', { waitTimeout: 0 })
   locked(): Observable<number> {
+    return counter.increment();
+  }
+
+  @Post('intercepted')
+  @UseInterceptors(PassThroughInterceptor)
+  @WithLock('counter', { waitTimeout: 0 })
+  intercepted(): Observable<number> {
     return counter.increment();
   }
 
@@ -70,21 +94,24 @@ describe.each([
       .post(`/counter/${path}`)
       .then((res) => res);
 
-  it('answers 409 to a second request while the first one’s Observable runs: no overlap', async () => {
-    const first = post('locked');
-    await waitUntil(() => counter.active === 1, 'the first request’s work runs');
-    let secondDone = false;
-    const second = post('locked').finally(() => (secondDone = true));
-    // Before the fix the second request ran too, and then waited for the counter to open.
-    await waitUntil(() => secondDone || counter.active === 2, 'the second request is answered');
-    counter.open();
+  it.each(['locked', 'intercepted'])(
+    'answers 409 to a second request while the first one’s Observable runs: no overlap (%s)',
+    async (route) => {
+      const first = post(route);
+      await waitUntil(() => counter.active === 1, 'the first request’s work runs');
+      let secondDone = false;
+      const second = post(route).finally(() => (secondDone = true));
+      // Before the fix the second request ran too, and then waited for the counter to open.
+      await waitUntil(() => secondDone || counter.active === 2, 'the second request is answered');
+      counter.open();
 
-    const statuses = (await Promise.all([first, second])).map((res) => res.status);
-    expect(statuses).toEqual([201, 409]);
-    expect(counter.maxActive).toBe(1);
-    expect(counter.value).toBe(1);
-    expect(await locks.isLocked('counter')).toBe(false);
-  });
+      const statuses = (await Promise.all([first, second])).map((res) => res.status);
+      expect(statuses).toEqual([201, 409]);
+      expect(counter.maxActive).toBe(1);
+      expect(counter.value).toBe(1);
+      expect(await locks.isLocked('counter')).toBe(false);
+    },
+  );
 
   it('runs two requests one after the other when the second may wait: no update is lost', async () => {
     const first = post('queued');
@@ -116,16 +143,19 @@ describe.each([
     expect(counter.value).toBe(1);
   });
 
-  it('releases the lock when the client goes away while the Observable runs', async () => {
-    const req = httpRequest(`${url}/counter/locked`, { method: 'POST' });
-    req.on('error', () => undefined);
-    req.end();
-    await waitUntil(() => counter.active === 1, 'the request’s work runs');
-    expect(await locks.isLocked('counter')).toBe(true);
+  it.each(['locked', 'intercepted'])(
+    'releases the lock when the client goes away while the Observable runs (%s)',
+    async (route) => {
+      const req = httpRequest(`${url}/counter/${route}`, { method: 'POST' });
+      req.on('error', () => undefined);
+      req.end();
+      await waitUntil(() => counter.active === 1, 'the request’s work runs');
+      expect(await locks.isLocked('counter')).toBe(true);
 
-    req.destroy();
-    await waitUntil(() => counter.active === 0, 'the work is torn down');
-    await waitUntil(async () => !(await locks.isLocked('counter')), 'the lock is released');
-    expect(counter.value).toBe(0);
-  });
+      req.destroy();
+      await waitUntil(() => counter.active === 0, 'the work is torn down');
+      await waitUntil(async () => !(await locks.isLocked('counter')), 'the lock is released');
+      expect(counter.value).toBe(0);
+    },
+  );
 });
