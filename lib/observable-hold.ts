@@ -2,16 +2,17 @@ import type { LoggerService } from '@nestjs/common';
 import { Observable, Subscription } from 'rxjs';
 import type { Lock, MultiLock } from './interfaces/lock.interface';
 
-export const OBSERVABLE_HOLD_MESSAGES = {
+/** Errors carry no key (keys are built from request data); the warning, like others, does. */
+const HOLD_MESSAGES = {
   notSubscribed: (key: string, ms: number) =>
     `The Observable returned under lock "${key}" was not subscribed within ${ms} ms; ` +
     'the lock was released. Subscribe to it right away (Nest does for handlers).',
-  runsOnce: (key: string) =>
-    `The Observable returned under lock "${key}" was subscribed again: a locked Observable ` +
-    'runs once, under the lock it was returned with. Call the locked method again instead.',
-  expired: (key: string, ms: number) =>
-    `The Observable returned under lock "${key}" was subscribed after its lock was released ` +
-    `(it was not subscribed within ${ms} ms).`,
+  runsOnce:
+    'A locked Observable was subscribed again: it runs once, under the lock it was returned ' +
+    'with. Call the locked method again instead.',
+  expired: (ms: number) =>
+    'A locked Observable was subscribed after its lock was released: it was not subscribed ' +
+    `within ${ms} ms.`,
 } as const;
 
 /** What `holdUntilSettled` needs from the service that took the lock. */
@@ -43,7 +44,9 @@ type State = 'waiting' | 'subscribed' | 'expired';
  * - if it is not subscribed within `subscribeWithinMs` (the module's `ttl`), releases the lock
  *   with a warning; a later subscription errors without running `source`.
  *
- * The watchdog keeps renewing the lock until it is released.
+ * The watchdog keeps renewing the lock until it is released. A decorated method still returns
+ * a Promise, here of this Observable: Nest flattens it for HTTP (`@Sse` too, which then holds
+ * the lock for the whole stream), microservice and gateway handlers.
  */
 export function holdUntilSettled<T>(source: Observable<T>, hold: ObservableHold): Observable<T> {
   const key = 'key' in hold.lock ? hold.lock.key : hold.lock.keys.join(', ');
@@ -54,19 +57,19 @@ export function holdUntilSettled<T>(source: Observable<T>, hold: ObservableHold)
   const unsubscribedTimer = setTimeout(() => {
     if (state !== 'waiting') return;
     state = 'expired';
-    hold.logger.warn(OBSERVABLE_HOLD_MESSAGES.notSubscribed(key, hold.subscribeWithinMs));
+    hold.logger.warn(HOLD_MESSAGES.notSubscribed(key, hold.subscribeWithinMs));
     void release();
   }, hold.subscribeWithinMs);
-  // Nothing may wait for a subscription that will never come: the lease ends it anyway.
+  // A process must not stay up for a subscription that may never come; the lease ends it anyway.
   unsubscribedTimer.unref();
 
   return new Observable<T>((subscriber) => {
     if (state === 'expired') {
-      subscriber.error(new Error(OBSERVABLE_HOLD_MESSAGES.expired(key, hold.subscribeWithinMs)));
+      subscriber.error(new Error(HOLD_MESSAGES.expired(hold.subscribeWithinMs)));
       return undefined;
     }
     if (state !== 'waiting') {
-      subscriber.error(new Error(OBSERVABLE_HOLD_MESSAGES.runsOnce(key)));
+      subscriber.error(new Error(HOLD_MESSAGES.runsOnce));
       return undefined;
     }
     state = 'subscribed';

@@ -200,7 +200,9 @@ describe('an Observable returned under a lock', () => {
       expect.stringContaining(`"stream:late" was not subscribed within ${TTL} ms`),
     );
 
-    await expect(lastValueFrom(stream)).rejects.toThrow(/subscribed after its lock was released/);
+    await expect(lastValueFrom(stream)).rejects.toThrow(
+      /A locked Observable was subscribed after its lock was released/,
+    );
     expect(work.started).toBe(false);
   });
 
@@ -209,13 +211,13 @@ describe('an Observable returned under a lock', () => {
     const first = lastValueFrom(stream);
     await waitUntil(() => work.started, 'the work started');
 
-    await expect(lastValueFrom(stream)).rejects.toThrow(/a locked Observable runs once/);
+    await expect(lastValueFrom(stream)).rejects.toThrow(/A locked Observable was subscribed again/);
     expect(work.log).toEqual(['start']);
     expect(await locks.isLocked('stream:twice')).toBe(true);
 
     work.gate.next();
     await expect(first).resolves.toBe('done');
-    await expect(lastValueFrom(stream)).rejects.toThrow(/a locked Observable runs once/);
+    await expect(lastValueFrom(stream)).rejects.toThrow(/A locked Observable was subscribed again/);
     expect(work.log).toEqual(['start', 'end']);
   });
 
