@@ -53,15 +53,15 @@ export const PERMITS_IN_USE = 'permits';
  * Modes: 'x' exclusive (plain or write lock), 'r' read lock, 's' semaphore permit.
  */
 const FENCE = `
--- A counter that is new (or expired) starts from the clock in microseconds: above every token
--- it gave before, so it may expire instead of living forever.
+-- A token is the counter plus one, or the server's clock in microseconds when that is higher.
+-- The clock keeps tokens increasing where the counter alone would not: after the counter
+-- expired (a day after its last use), or after a failover to a replica that had not yet
+-- received its latest increments.
 local function next_fence(retention)
-  local fence = redis.call('INCR', KEYS[2])
-  if fence == 1 then
-    local t = redis.call('TIME')
-    fence = tonumber(t[1]) * 1000000 + tonumber(t[2])
-    redis.call('SET', KEYS[2], string.format('%.0f', fence), 'PX', retention)
-  end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local fence = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') + 1, now)
+  redis.call('SET', KEYS[2], string.format('%.0f', fence), 'PX', retention)
   return fence
 end
 `;
