@@ -83,7 +83,12 @@ export class FaultWorker {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGCONT');
     this.call('exit', {}, graceMs).catch(() => undefined);
-    const exited = await Promise.race([this.worker.exited.then(() => true), sleep(graceMs)]);
+    let timer: NodeJS.Timeout | undefined;
+    const exited = await Promise.race([
+      this.worker.exited.then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
+    ]);
+    clearTimeout(timer);
     this.exitedOnItsOwn = exited === true;
     if (!exited) await this.worker.kill();
   }
