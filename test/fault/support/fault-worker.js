@@ -13,8 +13,8 @@
 //   release  { lock }     extend { lock, ttl? }     state { lock }
 //   fencedWrite { lock, value, delayMs? }  after delayMs, without looking at the lock's signal,
 //            writes `value` to the fenced store with the lock's fencing token
-//   probe    { key, durationMs, intervalMs?, stopAfterFirst? }  tries to take the lock every
-//            intervalMs (and frees it at once when it got it): when could anyone else get it
+//   probe    { key, durationMs, intervalMs? }  tries to take the lock every intervalMs (and frees
+//            it at once when it got it): when did anyone else get it, and which errors
 //   exit     closes the service and every connection, then exits 0
 const { Redis, Cluster } = require('ioredis');
 const { Logger } = require('@nestjs/common');
@@ -128,7 +128,7 @@ const commands = {
     );
     return { accepted: accepted === 1, writtenAt, fencingToken: lock.fencingToken };
   },
-  async probe({ key, durationMs, intervalMs = 100, stopAfterFirst = false }) {
+  async probe({ key, durationMs, intervalMs = 100 }) {
     const report = { attempts: 0, acquired: [], busy: 0, errors: {} };
     for (const until = Date.now() + durationMs; Date.now() < until; await sleep(intervalMs)) {
       report.attempts++;
@@ -140,7 +140,6 @@ const commands = {
         }
         report.acquired.push(Date.now());
         await lock.release();
-        if (stopAfterFirst) break;
       } catch (err) {
         report.errors[err?.name] = (report.errors[err?.name] ?? 0) + 1;
       }
