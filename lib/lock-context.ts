@@ -12,7 +12,7 @@ export class LockContext {
   /** Runs `fn` with `locks` added to what the current chain holds. */
   run<T>(locks: readonly LockHandle[], fn: () => T): T {
     const held = new Map(this.storage.getStore());
-    for (const lock of locks) if (lock.held) held.set(lock.resource.id, lock);
+    for (const lock of locks) if (lock.isHeld()) held.set(lock.resource.id, lock);
     return this.storage.run(held, fn);
   }
 }

@@ -55,6 +55,10 @@ export class LockHandle implements Lock {
   private renewAt = Infinity;
   /** The latest moment (monotonic) at which the store may still hold this lock. */
   private storeLeaseEnd: number;
+  /** The last renewal's failure, for the lost-lock message; cleared by a confirmed renewal. */
+  private lastRenewalError: string | undefined;
+  /** The store handed this lock over (its release then takes the path that hands over too). */
+  private readonly handedOver: boolean;
 
   constructor(
     readonly resource: LockResource,
@@ -82,8 +86,6 @@ export class LockHandle implements Lock {
     this.arm();
   }
 
-  private readonly handedOver: boolean;
-
   get key(): string {
     return this.resource.key;
   }
@@ -107,11 +109,6 @@ export class LockHandle implements Lock {
   isHeld(): boolean {
     if (this.state === 'held' && monotonicNow() >= this.deadline) this.expire();
     return this.state === 'held';
-  }
-
-  /** @internal Held by the service's count (the store may still say so after a loss). */
-  get held(): boolean {
-    return this.isHeld();
   }
 
   /** @internal The store-side facts a release needs. */
@@ -202,8 +199,6 @@ export class LockHandle implements Lock {
     );
   }
 
-  private lastRenewalError: string | undefined;
-
   /**
    * One renewal, bounded by the current deadline. 'renewed': the lease now runs `ttl` from
    * when it was sent; 'failed': the lock is lost; an error: no answer, the lease stands.
@@ -237,7 +232,8 @@ export class LockHandle implements Lock {
       return 'failed';
     }
     this.lastRenewalError = undefined;
-    this.deadline = Math.max(this.deadline, provenLeaseEnd(sentAt, ttl));
+    // The store now ends the lease `ttl` after it ran this renewal, sooner too if `ttl` is shorter.
+    this.deadline = provenLeaseEnd(sentAt, ttl);
     this.storeLeaseEnd = Math.max(this.storeLeaseEnd, repliedAt + ttl);
     return 'renewed';
   }

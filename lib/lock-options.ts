@@ -1,5 +1,7 @@
 import {
   DEFAULT_AUTO_EXTEND,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_SYNC_TIMEOUT_MS,
   DEFAULT_KEY_PREFIX,
   DEFAULT_RECHECK_INTERVAL_MS,
   DEFAULT_REENTRANT,
@@ -34,6 +36,10 @@ export interface ResolvedModuleOptions {
   autoExtend: boolean;
   recheckInterval: number;
   reentrant: boolean;
+  commandTimeout: number;
+  syncReplicas: number;
+  syncTimeout: number;
+  evictionPolicy: (typeof EVICTION_POLICIES)[number];
 }
 
 const MODES: readonly LockMode[] = ['exclusive', 'read', 'write'];
@@ -113,6 +119,10 @@ export function resolveModuleOptions(options: DistributedLockModuleOptions): Res
     autoExtend: options.autoExtend ?? DEFAULT_AUTO_EXTEND,
     recheckInterval,
     reentrant,
+    commandTimeout: options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    syncReplicas: options.syncReplicas ?? 0,
+    syncTimeout: options.syncTimeout ?? DEFAULT_SYNC_TIMEOUT_MS,
+    evictionPolicy: options.evictionPolicy ?? 'warn',
   };
 }
 

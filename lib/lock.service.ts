@@ -10,8 +10,6 @@ import { isObservable } from 'rxjs';
 import { BackgroundRetries } from './background-retries';
 import { monotonicNow } from './clock';
 import {
-  DEFAULT_COMMAND_TIMEOUT_MS,
-  DEFAULT_SYNC_TIMEOUT_MS,
   LOCK_NAMESPACE,
   LOGGER_CONTEXT,
   SEMAPHORE_NAMESPACE,
@@ -40,7 +38,7 @@ import { holdUntilSettled } from './observable-hold';
 import { Semaphore } from './semaphore';
 import { createLockStore } from './stores/create-lock-store';
 import { HoldMode, LockResource, lockResource } from './stores/lock-resource';
-import type { CallBound } from './stores/call-bound';
+import { CallBound, reachedBound } from './stores/call-bound';
 import type { LockStore } from './stores/lock-store.interface';
 import { describeType, describeValue } from './validation/describe-value';
 import { assertPermits } from './validation/number-options';
@@ -54,12 +52,10 @@ function objectOf<T extends object>(options: T | undefined): T | undefined {
   throw new TypeError(`Lock options must be an object, got ${describeValue(options)}.`);
 }
 
+/** A store call cut short by the wait's own deadline: the lock was not had in time. */
 function outOfTime(err: unknown, deadline: number): boolean {
   return (
-    monotonicNow() >= deadline &&
-    err instanceof LockStoreUnavailableError &&
-    err.cause instanceof Error &&
-    err.cause.name === 'TimeoutError'
+    monotonicNow() >= deadline && err instanceof LockStoreUnavailableError && reachedBound(err)
   );
 }
 
@@ -81,9 +77,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   private readonly context = new LockContext();
   private readonly waiterLease: number;
   private readonly logger = new Logger(LOGGER_CONTEXT);
-  private readonly commandTimeout: number;
   private closing = false;
-  private readonly evictionPolicy: 'warn' | 'throw' | 'ignore';
   /** Releases and leaves whose reply was lost, repeated until the store's lease is surely over. */
   private readonly retries = new BackgroundRetries();
   private readonly hooks: LockHandleHooks = {
@@ -97,11 +91,9 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   ) {
     this.options = resolveModuleOptions(options ?? {});
     this.waiterLease = this.options.recheckInterval * WAITER_LEASE_RECHECKS;
-    this.commandTimeout = options?.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS;
-    this.evictionPolicy = options?.evictionPolicy ?? 'warn';
-    this.store = createLockStore(options?.redis, this.commandTimeout, {
-      replicas: options?.syncReplicas ?? 0,
-      timeoutMs: options?.syncTimeout ?? DEFAULT_SYNC_TIMEOUT_MS,
+    this.store = createLockStore(options?.redis, this.options.commandTimeout, {
+      replicas: this.options.syncReplicas,
+      timeoutMs: this.options.syncTimeout,
     });
     if (!this.store.distributed) this.logger.warn(MESSAGES.inMemoryWarning);
   }
@@ -239,7 +231,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     permits: number,
     options: Omit<LockOptions, 'mode'> | undefined,
   ): Promise<Lock> {
-    const opts = resolveLockOptions(this.options, { ...objectOf(options), mode: undefined });
+    const opts = resolveLockOptions(this.options, { ...options, mode: undefined });
     const started = monotonicNow();
     const permit = await this.takePermit(key, permits, opts, started + opts.waitTimeout);
     if (!permit) throw new LockNotAcquiredError(key, Math.round(monotonicNow() - started));
@@ -252,11 +244,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     permits: number,
     options: Omit<LockOptions, 'mode' | 'waitTimeout'> | undefined,
   ): Promise<Lock | null> {
-    const opts = resolveLockOptions(this.options, {
-      ...objectOf(options),
-      waitTimeout: 0,
-      mode: undefined,
-    });
+    const opts = resolveLockOptions(this.options, { ...options, waitTimeout: 0, mode: undefined });
     return this.takePermit(key, permits, opts, monotonicNow());
   }
 
@@ -296,7 +284,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     liveServices.add(this);
-    if (this.evictionPolicy === 'ignore') return;
+    if (this.options.evictionPolicy === 'ignore') return;
     let problems: readonly string[];
     try {
       problems = await this.store.checkSetup();
@@ -304,7 +292,8 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
       this.logger.warn(MESSAGES.setupUnchecked(describeError(err)));
       return;
     }
-    if (problems.length > 0 && this.evictionPolicy === 'throw') throw new Error(problems.join(' '));
+    if (problems.length > 0 && this.options.evictionPolicy === 'throw')
+      throw new Error(problems.join(' '));
     for (const problem of problems) this.logger.warn(problem);
   }
 
@@ -421,7 +410,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
       } catch (err) {
         // Unanswered, it may have taken the lock after all: cleaned up without making the
         // caller wait for a store that does not answer.
-        void this.abandonAttempt(resource, token, opts.ttl, false, true);
+        void this.abandonAttempt(resource, token, opts.ttl);
         if (canWait && outOfTime(err, deadline)) return null;
         throw err;
       }
@@ -496,7 +485,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     } finally {
       if (waiter) this.store.removeWaiter(waiter);
       if (!lock && (queued || unanswered)) {
-        const cleanup = this.abandonAttempt(resource, token, opts.ttl, queued, unanswered);
+        const cleanup = this.abandonAttempt(resource, token, opts.ttl);
         // A store that answers is left clean before the caller goes on; one that does not is
         // cleaned up in the background, never at the cost of the caller's time limit.
         if (!unanswered) await cleanup;
@@ -506,23 +495,19 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * An attempt that did not end in a held lock: leaves the line, and when a call got no
-   * answer (it may have taken the lock after all), releases by token. Repeated in the
-   * background until done or until such a lock would have expired.
+   * An attempt that did not end in a held lock leaves the line; `leave` also gives back a hold
+   * the token got meanwhile (a hand-over, or a call whose reply was lost). Repeated in the
+   * background until done or until such a hold would have expired.
    */
-  private abandonAttempt(
-    resource: LockResource,
-    token: string,
-    ttl: number,
-    queued: boolean,
-    unanswered: boolean,
-  ): Promise<void> {
-    const until = monotonicNow() + ttl + this.commandTimeout;
-    return this.retries.run(async () => {
-      const bound = { deadline: monotonicNow() + this.commandTimeout };
-      if (queued || unanswered) await this.store.leave(resource, token, bound);
-      if (unanswered) await this.store.release(resource, token, true, bound);
-    }, until);
+  private abandonAttempt(resource: LockResource, token: string, ttl: number): Promise<void> {
+    const until = monotonicNow() + ttl + this.options.commandTimeout;
+    return this.retries.run(
+      () =>
+        this.store.leave(resource, token, {
+          deadline: monotonicNow() + this.options.commandTimeout,
+        }),
+      until,
+    );
   }
 
   /** The store side of `lock.release()`: a failure is repeated in the background within the lease. */
@@ -530,13 +515,13 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     const { handedOver, storeLeaseEnd } = lock.releaseInfo;
     const release = (): Promise<boolean> =>
       this.store.release(lock.resource, lock.token, handedOver, {
-        deadline: monotonicNow() + this.commandTimeout,
+        deadline: monotonicNow() + this.options.commandTimeout,
       });
     try {
       return await release();
     } catch (err) {
       if (err instanceof LockStoreUnavailableError) {
-        this.retries.run(release, storeLeaseEnd + this.commandTimeout, true);
+        this.retries.run(release, storeLeaseEnd + this.options.commandTimeout, true);
       }
       throw err;
     }

@@ -322,31 +322,6 @@ return 0
 );
 
 /**
- * ARGV: token, mode, wake channel, permit limit, fencing retention ms. Releases only the
- * owner's hold, then hands the resource to the next in line. A release of a token that holds
- * nothing (say, a repeated one) returns 0 and changes nothing.
- */
-export const RELEASE_SCRIPT = script(
-  'release',
-  `${PRELUDE}
-local token, mode, channel, limit, retention = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
-local now = clock()
-if mode == 's' then limit = tonumber(redis.call('GET', N)) or limit end
-local released = 1
-if mode == 'x' then
-  if not holds_exclusive(token) then return 0 end
-  redis.call('DEL', L)
-else
-  released = drop_shared(token, now)
-  if not released then return 0 end
-end
-handoff(now, mode == 's', limit, channel, retention)
-if mode == 's' then fit_permits(now, limit) end
-return released
-`,
-);
-
-/**
  * ARGV: token, lease ms, mode. Renews only the owner's hold: 1, or 0 if it was lost. An
  * exclusive hold needs KEYS L alone (so its renewal works while a Cluster slot migrates);
  * shared ones need every key.
@@ -371,13 +346,14 @@ return 1
 );
 
 /**
- * ARGV: token, mode, wake channel, permit limit, fencing retention ms. A waiter gives up: it
- * leaves the line, and gives back any hold its token got meanwhile (a hand-over, or an acquire
- * whose reply was lost), since its caller does not know it has it. Returns 1 when a live hold
- * was given back.
+ * ARGV: token, mode, wake channel, permit limit, fencing retention ms. The token lets go of the
+ * resource: its hold if it has one (a release; or, for a waiter giving up, a hand-over or an
+ * acquire whose reply was lost, which its caller does not know it has) and its place in line
+ * if it has one, then the resource goes to the next in line. Returns 1 when a live hold was
+ * let go, else 0; a token that holds nothing (a repeated call, say) changes nothing.
  */
-export const LEAVE_SCRIPT = script(
-  'leave',
+export const RELEASE_SCRIPT = script(
+  'release',
   `${PRELUDE}
 local token, mode, channel, limit, retention = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local now = clock()

@@ -10,7 +10,7 @@ import type {
   RedisClientLike,
   RedisSubscriberLike,
 } from '../interfaces/distributed-lock-module-options.interface';
-import type { CallBound } from './call-bound';
+import { boundReachedError, CallBound } from './call-bound';
 import type { LockResource } from './lock-resource';
 import {
   ACQUIRE_SCRIPT,
@@ -18,7 +18,6 @@ import {
   FAST_ACQUIRE_SCRIPT,
   FAST_RELEASE_SCRIPT,
   IS_LOCKED_SCRIPT,
-  LEAVE_SCRIPT,
   LuaScript,
   PERMITS_IN_USE,
   RELEASE_NEEDS_HANDOFF,
@@ -49,13 +48,6 @@ function isTransient(err: unknown): boolean {
 
 /** Waiting for a bound ran out (not a reply from Redis). */
 class BoundReached extends Error {}
-
-/** The cause of a `LockStoreUnavailableError` when a call ran out of time: its name says so. */
-function timeoutError(reached: BoundReached): Error {
-  const err = new Error(reached.message);
-  err.name = 'TimeoutError';
-  return err;
-}
 
 /** `WAIT` for this many replicas, this long, after taking a lock. */
 export interface ReplicaSync {
@@ -108,7 +100,7 @@ export class RedisLockStore implements LockStore {
       ],
       bound,
     );
-    if (typeof reply === 'number') return reply;
+    if (typeof reply === 'number') return this.replicated(resource, token, reply);
     if (Array.isArray(reply) && reply[0] === PERMITS_IN_USE) {
       // A programming error, not an outage: thrown as it is, never retried.
       throw new TypeError(MESSAGES.permitMismatch(resource.key, Number(reply[1]), resource.limit));
@@ -142,13 +134,7 @@ export class RedisLockStore implements LockStore {
       const fast = await this.run(FAST_RELEASE_SCRIPT, resource.holderKeys, [token], bound);
       if (fast !== RELEASE_NEEDS_HANDOFF) return fast === 1;
     }
-    const reply = await this.run(
-      RELEASE_SCRIPT,
-      resource.storeKeys,
-      [token, resource.mode, resource.channel, resource.limit, FENCING_RETENTION_MS],
-      bound,
-    );
-    return reply === 1;
+    return (await this.letGo(resource, token, bound)) === 1;
   }
 
   async extend(
@@ -167,8 +153,13 @@ export class RedisLockStore implements LockStore {
   }
 
   async leave(resource: LockResource, token: string, bound?: CallBound): Promise<void> {
-    await this.run(
-      LEAVE_SCRIPT,
+    await this.letGo(resource, token, bound);
+  }
+
+  /** RELEASE_SCRIPT: the token's hold and its place in line alike, then the next in line. */
+  private letGo(resource: LockResource, token: string, bound?: CallBound): Promise<unknown> {
+    return this.run(
+      RELEASE_SCRIPT,
       resource.storeKeys,
       [token, resource.mode, resource.channel, resource.limit, FENCING_RETENTION_MS],
       bound,
@@ -354,7 +345,10 @@ export class RedisLockStore implements LockStore {
         throw new LockStoreUnavailableError(new Error('the lock store is closed'));
       }
       try {
-        await this.connected(bound);
+        const status = this.client.status;
+        if (status === 'end') throw new Error('Redis connection is closed for good');
+        // Sent now, rather than parked in ioredis' offline queue past its caller's bound.
+        if (DOWN_STATES.has(status)) await this.reconnected(bound);
         const reply = byEval
           ? this.client.eval(script.source, keys.length, ...keys, ...args)
           : this.client.evalsha(script.sha, keys.length, ...keys, ...args);
@@ -369,7 +363,7 @@ export class RedisLockStore implements LockStore {
         const pause = Math.min(backoff, bound.deadline - monotonicNow());
         if (!isTransient(err) || pause <= 0) {
           throw new LockStoreUnavailableError(
-            err instanceof BoundReached ? timeoutError(err) : err,
+            err instanceof BoundReached ? boundReachedError(err.message) : err,
           );
         }
         await this.within(sleep(pause), bound);
@@ -378,11 +372,8 @@ export class RedisLockStore implements LockStore {
     }
   }
 
-  /** Resolves once the client can send now, instead of parking the command in its offline queue. */
-  private async connected(bound: CallBound): Promise<void> {
-    const status = this.client.status;
-    if (status === 'end') throw new Error('Redis connection is closed for good');
-    if (!DOWN_STATES.has(status)) return;
+  /** Resolves once a connection being re-established is ready again, within `bound`. */
+  private async reconnected(bound: CallBound): Promise<void> {
     let onReady: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => {
       onReady = resolve;

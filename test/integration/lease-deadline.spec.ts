@@ -29,6 +29,34 @@ describe('a lease judged on the client (real redis-server)', () => {
     }
   });
 
+  it('extend() to a shorter ttl brings validUntil forward, as the store shortens the lease', async () => {
+    const locks = new LockService({ redis: fixture.server.url, evictionPolicy: 'ignore' });
+    try {
+      const lock = await locks.acquire('deadline:shorter', { ttl: 30_000 });
+      const sentAt = Date.now();
+      expect(await lock.extend(300)).toBe(true);
+      expect(lock.validUntil).toBeLessThanOrEqual(Date.now() + 300);
+      expect(lock.validUntil).toBeGreaterThan(sentAt + 300 - 50);
+      expect(await fixture.redis.pttl('lock:{deadline:shorter}')).toBeLessThanOrEqual(300);
+      await lock.release();
+    } finally {
+      await locks.close();
+    }
+  });
+
+  it('logs the loss at validUntil, naming the key', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const locks = new LockService({ redis: fixture.server.url, evictionPolicy: 'ignore' });
+    try {
+      const lock = await locks.acquire('deadline:logged', { ttl: 200, autoExtend: false });
+      await new Promise((resolve) => lock.signal.addEventListener('abort', resolve));
+      expect(warn.mock.calls.flat().join(' ')).toMatch(/Lock "deadline:logged" was lost/);
+    } finally {
+      warn.mockRestore();
+      await locks.close();
+    }
+  });
+
   it('a renewed lock moves validUntil forward and stays held past its first lease', async () => {
     const locks = new LockService({ redis: fixture.server.url, evictionPolicy: 'ignore' });
     try {

@@ -54,6 +54,11 @@ describe('syncReplicas: a new lock is confirmed by replicas (WAIT) before its ho
         LockStoreUnavailableError,
       );
       expect(await synced.isLocked('sync:stalled')).toBe(false);
+      // A read lock is taken by the full acquire script, not the exclusive fast path.
+      await expect(synced.acquire('sync:read', { mode: 'read' })).rejects.toBeInstanceOf(
+        LockStoreUnavailableError,
+      );
+      expect(await synced.isLocked('sync:read')).toBe(false);
       const unsynced = service(0);
       const lock = await unsynced.acquire('sync:stalled');
       expect(lock.isHeld()).toBe(true);
