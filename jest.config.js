@@ -26,6 +26,4 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.js',
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
   maxWorkers: 2,
-  // A stray socket of a killed redis-server must never keep CI waiting; leaks are tested directly.
-  forceExit: true,
 };

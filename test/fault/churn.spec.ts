@@ -1,5 +1,4 @@
-import { Redis } from 'ioredis';
-import { RedisServer, startRedisServer } from '../support/redis-server';
+import { useRedisServer } from '../support/use-redis-server';
 import { Fleet, report, verify } from './support/fault-harness';
 
 const PROCESSES = 6;
@@ -19,24 +18,13 @@ interface ChurnReport {
 
 describe(`${PROCESSES} processes of random lock churn over shared counters`, () => {
   const fleet = Fleet.use();
-  let server: RedisServer;
-  let redis: Redis;
+  const fixture = useRedisServer();
   const rows: Record<string, unknown>[] = [];
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
-
   async function churn(unlocked: boolean, durationMs: number) {
-    await redis.flushall();
+    await fixture.redis.flushall();
     const config = {
-      url: server.url,
+      url: fixture.server.url,
       durationMs,
       chains: CHAINS,
       unlocked,
@@ -53,7 +41,7 @@ describe(`${PROCESSES} processes of random lock churn over shared counters`, () 
     const lost: Record<string, number> = {};
     for (const counter of counters) {
       const expected = reports.reduce((n, r) => n + (r.done[counter] ?? 0), 0);
-      lost[counter] = expected - Number(await redis.get(counter));
+      lost[counter] = expected - Number(await fixture.redis.get(counter));
     }
     const sum = (pick: (r: ChurnReport) => number) => reports.reduce((n, r) => n + pick(r), 0);
     const ops = sum((r) => Object.values(r.ops).reduce((a, b) => a + b, 0));

@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis';
 import { lockKeys, waitUntil } from '../support/spawn-worker';
-import { RedisServer, startRedisServer } from '../support/redis-server';
+import { useRedisServer } from '../support/use-redis-server';
 import { Fleet, MARGIN_MS, Reply, report, sleep } from './support/fault-harness';
 
 const TTL = 10_000;
@@ -21,23 +20,12 @@ const ROUNDS = 2;
 
 describe('CLIENT KILL around a release', () => {
   const fleet = Fleet.use();
-  let server: RedisServer;
-  let redis: Redis;
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
+  const fixture = useRedisServer();
 
   it('strands no lock until its lease end and fails no waiter', async () => {
     const service = { ttl: TTL, recheckInterval: RECHECK };
-    const holder = await fleet.spawn('holder', { redis: server.url, service });
-    const waiter = await fleet.spawn('waiter', { redis: server.url, service });
+    const holder = await fleet.spawn('holder', { redis: fixture.server.url, service });
+    const waiter = await fleet.spawn('waiter', { redis: fixture.server.url, service });
     const rows: Record<string, unknown>[] = [];
     const checks: (() => void)[] = [];
 
@@ -68,13 +56,14 @@ describe('CLIENT KILL around a release', () => {
         let settled = false;
         void waiting.then(() => (settled = true));
         await waitUntil(
-          async () => settled || (await redis.zcard(lockKeys(key).queue)) > 0,
+          async () => settled || (await fixture.redis.zcard(lockKeys(key).queue)) > 0,
           'the waiter is queued',
         );
         // The waiter's wake-up subscription is active (the store subscribes before queueing).
         await waitUntil(
           async () =>
-            settled || String(await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub')).trim() !== '',
+            settled ||
+            String(await fixture.redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub')).trim() !== '',
           'the waiter subscribed',
         ).catch(() => undefined);
         await sleep(50);
@@ -82,7 +71,7 @@ describe('CLIENT KILL around a release', () => {
         const kill = () =>
           Promise.all(
             variant.types.map(async (type) =>
-              Number(await redis.call('CLIENT', 'KILL', 'TYPE', type)),
+              Number(await fixture.redis.call('CLIENT', 'KILL', 'TYPE', type)),
             ),
           );
         let killed: number[] = [];

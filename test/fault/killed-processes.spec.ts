@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis';
 import { lockKeys, waitUntil } from '../support/spawn-worker';
-import { RedisServer, startRedisServer } from '../support/redis-server';
+import { useRedisServer } from '../support/use-redis-server';
 import { FaultWorker, Fleet, MARGIN_MS, Reply, report, sleep } from './support/fault-harness';
 
 const TTL = 2000;
@@ -9,19 +8,8 @@ const HOLD_MS = 100;
 
 describe('holders and queued waiters killed (SIGKILL)', () => {
   const fleet = Fleet.use();
-  let server: RedisServer;
-  let redis: Redis;
+  const fixture = useRedisServer();
   const service = { ttl: TTL, recheckInterval: RECHECK };
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
 
   /**
    * Queues `worker` for `key` and waits until it stands in line; the result resolves once it got
@@ -32,14 +20,14 @@ describe('holders and queued waiters killed (SIGKILL)', () => {
     key: string,
     mode = 'exclusive',
   ): Promise<() => Promise<Reply>> {
-    const before = await redis.zcard(lockKeys(key).queue);
+    const before = await fixture.redis.zcard(lockKeys(key).queue);
     const reply = worker.call('acquire', {
       lock: key,
       key,
       options: { waitTimeout: 30_000, mode },
     });
     await waitUntil(
-      async () => (await redis.zcard(lockKeys(key).queue)) > before,
+      async () => (await fixture.redis.zcard(lockKeys(key).queue)) > before,
       `${worker.name} is queued`,
     );
     // Each live waiter holds the lock briefly, then releases it (timed by the worker).
@@ -85,7 +73,7 @@ describe('holders and queued waiters killed (SIGKILL)', () => {
   it('serves the live waiters in FIFO order within the lease + one re-check interval', async () => {
     const workers = await Promise.all(
       ['holder', 'w1', 'w2', 'w3', 'w4', 'w5', 'w6'].map((name) =>
-        fleet.spawn(name, { redis: server.url, service }),
+        fleet.spawn(name, { redis: fixture.server.url, service }),
       ),
     );
     const [holder, ...waiters] = workers;
@@ -108,15 +96,15 @@ describe('holders and queued waiters killed (SIGKILL)', () => {
       rows,
       `ttl ${TTL}, recheck ${RECHECK}, hold ${HOLD_MS}`,
     );
-    expect(await redis.exists(lockKeys('job').lock)).toBe(0);
+    expect(await fixture.redis.exists(lockKeys('job').lock)).toBe(0);
   });
 
   it('serves a queued writer, then a reader behind it, when every reader holding the lock is killed', async () => {
     const readers = await Promise.all(
-      ['r1', 'r2', 'r3'].map((name) => fleet.spawn(name, { redis: server.url, service })),
+      ['r1', 'r2', 'r3'].map((name) => fleet.spawn(name, { redis: fixture.server.url, service })),
     );
-    const writer = await fleet.spawn('writer', { redis: server.url, service });
-    const lateReader = await fleet.spawn('r4', { redis: server.url, service });
+    const writer = await fleet.spawn('writer', { redis: fixture.server.url, service });
+    const lateReader = await fleet.spawn('r4', { redis: fixture.server.url, service });
     for (const reader of readers) {
       expect(
         await reader.call('acquire', { lock: 'doc', key: 'doc', options: { mode: 'read' } }),

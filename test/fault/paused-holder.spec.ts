@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis';
 import { lockKeys } from '../support/spawn-worker';
-import { RedisServer, startRedisServer } from '../support/redis-server';
+import { useRedisServer } from '../support/use-redis-server';
 import { Fleet, MARGIN_MS, ownerToken, report, sleep } from './support/fault-harness';
 
 const TTL = 1000;
@@ -8,23 +7,12 @@ const PAUSE_MS = 2500;
 
 describe('a holder paused (SIGSTOP) past its lease', () => {
   const fleet = Fleet.use();
-  let server: RedisServer;
-  let redis: Redis;
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
+  const fixture = useRedisServer();
 
   it('lets another process in, tells the paused one when it resumes, and fencing rejects its late write', async () => {
     const config = {
-      redis: server.url,
-      storeUrl: server.url,
+      redis: fixture.server.url,
+      storeUrl: fixture.server.url,
       service: { ttl: TTL, recheckInterval: 200 },
     };
     const a = await fleet.spawn('A', config);
@@ -53,8 +41,8 @@ describe('a holder paused (SIGSTOP) past its lease', () => {
     const lostA = await a.lost('a', 5000);
     const lateA = await lateWriteA;
     const releaseA = await a.call('release', { lock: 'a' });
-    const ownerNow = ownerToken(await redis.get(lockKeys('job').lock));
-    const writes = await redis.lrange('store:writes', 0, -1);
+    const ownerNow = ownerToken(await fixture.redis.get(lockKeys('job').lock));
+    const writes = await fixture.redis.lrange('store:writes', 0, -1);
 
     report('1. holder paused (SIGSTOP) past its lease', [
       {

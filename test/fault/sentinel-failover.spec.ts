@@ -125,8 +125,12 @@ describe('Sentinel failover while a lock is held', () => {
       () => expect(onReplica === held.token).toBe(replicated),
       () => expect(got).toMatchObject({ ok: true }),
       () => lost && expect(lost.at as number).toBeLessThanOrEqual(killedAt + TTL + MARGIN_MS),
-      // Nobody else got the lock before the holder was told it lost it, or released it.
-      () => expect(heldUntil).toBeLessThanOrEqual((gotAt as number) + MARGIN_MS),
+      // Nobody else got the lock before the holder was told it lost it, or released it. Only
+      // when the lock reached the replica: one that never did is gone from the promoted master,
+      // and the next holder may take it before the old one's lease ends (the README's failover
+      // gap, which syncReplicas closes: test/integration/sync-replicas.spec.ts). The overlap is
+      // then a figure of the report, and fencing (below) is what protects the resource.
+      () => replicated && expect(heldUntil).toBeLessThanOrEqual((gotAt as number) + MARGIN_MS),
       // "Strictly increasing for each key across every holder" (Lock.fencingToken).
       () => expect(got.fencingToken as number).toBeGreaterThan(held.fencingToken as number),
     ]);

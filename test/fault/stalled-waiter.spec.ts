@@ -1,27 +1,15 @@
-import { Redis } from 'ioredis';
 import { lockKeys } from '../support/spawn-worker';
-import { RedisServer, startRedisServer } from '../support/redis-server';
+import { useRedisServer } from '../support/use-redis-server';
 import { Fleet, report, sleep } from './support/fault-harness';
 
 const RECHECK = 200;
 
 describe('a hand-over to a waiter whose process stalls (SIGSTOP) past the hand-over lease', () => {
   const fleet = Fleet.use();
-  let server: RedisServer;
-  let redis: Redis;
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-
-  afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
+  const fixture = useRedisServer();
 
   it('the stalled waiter does not take a lock another caller took meanwhile; it waits its turn', async () => {
-    const config = { redis: server.url, service: { ttl: 5000, recheckInterval: RECHECK } };
+    const config = { redis: fixture.server.url, service: { ttl: 5000, recheckInterval: RECHECK } };
     const holder = await fleet.spawn('holder', config);
     const stalled = await fleet.spawn('stalled', config);
     const other = await fleet.spawn('other', config);
@@ -32,7 +20,7 @@ describe('a hand-over to a waiter whose process stalls (SIGSTOP) past the hand-o
       .call('acquire', { lock: 's', key: 'job', options: { waitTimeout: 20_000 } })
       .finally(() => (stalledAnswered = true));
     const keys = lockKeys('job');
-    for (let i = 0; (await redis.zcard(keys.queue)) === 0; i++) {
+    for (let i = 0; (await fixture.redis.zcard(keys.queue)) === 0; i++) {
       if (i > 200) throw new Error('the waiter never queued');
       await sleep(10);
     }
@@ -52,7 +40,7 @@ describe('a hand-over to a waiter whose process stalls (SIGSTOP) past the hand-o
     // While `other` holds the lock, the resumed waiter must still be waiting.
     await sleep(800);
     expect(stalledAnswered).toBe(false);
-    expect(await redis.exists(keys.lock)).toBe(1);
+    expect(await fixture.redis.exists(keys.lock)).toBe(1);
     const released = await other.call('release', { lock: 'o' });
     expect(released).toMatchObject({ released: true });
     const got = await stalledWait;

@@ -1,4 +1,5 @@
-import { Cluster } from 'ioredis';
+import { Logger } from '@nestjs/common';
+import { Cluster, Redis } from 'ioredis';
 import { LockNotAcquiredError, LockService } from '../../lib';
 import { RedisCluster, startRedisCluster } from '../support/redis-cluster';
 
@@ -20,6 +21,22 @@ describe('on a real Redis Cluster (3 masters)', () => {
     await locks?.onApplicationShutdown();
     client?.disconnect();
     await cluster?.stop();
+  });
+
+  it('checks the eviction policy of every master at start, not only the first it reaches', async () => {
+    const last = new Redis(cluster.ports[cluster.ports.length - 1], '127.0.0.1');
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      await last.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      const checking = new LockService({ redis: client });
+      await checking.onModuleInit();
+      expect(warn.mock.calls.flat().join(' ')).toMatch(/maxmemory-policy allkeys-lru/);
+      await checking.onApplicationShutdown();
+    } finally {
+      await last.config('SET', 'maxmemory-policy', 'noeviction');
+      last.disconnect();
+      warn.mockRestore();
+    }
   });
 
   it('keeps every key of one lock in one slot, so its scripts run', async () => {

@@ -1,15 +1,8 @@
 import { LockService } from '../../lib';
+import { waitUntil } from '../support/spawn-worker';
 import { useRedisServer } from '../support/use-redis-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
 
 describe('connections that fail or close around a wait (real redis-server)', () => {
   const fixture = useRedisServer({ flush: true });
@@ -34,7 +27,10 @@ describe('connections that fail or close around a wait (real redis-server)', () 
         () => 'acquired',
         (err: Error) => err.name,
       );
-      await until(async () => (await fixture.redis.zcard('lock:{close:k}:queue')) === 1);
+      await waitUntil(
+        async () => (await fixture.redis.zcard('lock:{close:k}:queue')) === 1,
+        'queued',
+      );
       const started = Date.now();
       await waiting.close();
       expect(await outcome).toBe('LockStoreUnavailableError');
@@ -43,7 +39,10 @@ describe('connections that fail or close around a wait (real redis-server)', () 
       expect(await connectionsNamed('closing')).toBe(0);
       await held.release();
       // The abandoned place in line expires with the waiter's lease; nothing else is left.
-      await until(async () => (await fixture.redis.exists('lock:{close:k}:queue')) === 0);
+      await waitUntil(
+        async () => (await fixture.redis.exists('lock:{close:k}:queue')) === 0,
+        'the queue is gone',
+      );
     } finally {
       await holder.close();
     }
@@ -68,11 +67,14 @@ describe('connections that fail or close around a wait (real redis-server)', () 
       await fixture.redis.config('SET', 'maxclients', '10000');
     }
     try {
-      await until(async () => (await connectionsNamed('waiter')) === 2, 10_000);
+      await waitUntil(async () => (await connectionsNamed('waiter')) === 2, 'reconnected', 10_000);
       await held.release();
       held = await holder.acquire('sub:k');
       const wait = waiter.acquire('sub:k');
-      await until(async () => (await fixture.redis.zcard('lock:{sub:k}:queue')) === 1);
+      await waitUntil(
+        async () => (await fixture.redis.zcard('lock:{sub:k}:queue')) === 1,
+        'queued',
+      );
       const released = Date.now();
       await held.release();
       const lock = await wait;

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { Logger } from '@nestjs/common';
 import { LockService } from '../../lib';
 import { useRedisServer } from '../support/use-redis-server';
 
@@ -88,5 +89,22 @@ describe('reentrancy is scoped to what the user turns on', () => {
       locks.tryAcquire('account:2').then((lock) => lock),
     );
     expect(nested).toBeNull();
+  });
+
+  it('by default a nested acquire of a held key waits until its waitTimeout, and a warning names the key', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const locks = service();
+      const outcome = await locks.using('account:3', () =>
+        locks.acquire('account:3', { waitTimeout: 200 }).then(
+          () => 'acquired',
+          (err: Error) => err.name,
+        ),
+      );
+      expect(outcome).toBe('LockNotAcquiredError');
+      expect(warn.mock.calls.flat().join(' ')).toMatch(/"account:3", which this call chain/);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
