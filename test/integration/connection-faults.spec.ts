@@ -86,4 +86,60 @@ describe('connections that fail or close around a wait (real redis-server)', () 
       await waiter.close();
     }
   });
+
+  it('connections killed while acquires are in flight: every call ends within its limits, and no lock is left that nobody holds', async () => {
+    const holder = service('killed-holder', 200);
+    // Waiters' places would expire only after 3 re-checks (30 s): what is left must be cleaned up.
+    const locks = service('killed', 10_000);
+    const KEYS = 60;
+    try {
+      // Every third key is held elsewhere: its callers queue, and give up at their waitTimeout.
+      const blocking = await Promise.all(
+        Array.from({ length: KEYS / 3 }, (_, i) =>
+          holder.acquire(`killed:${i * 3}`, { ttl: 60_000 }),
+        ),
+      );
+      const started = Date.now();
+      const calls = Array.from({ length: KEYS }, async (_, i) => {
+        const at = Date.now();
+        const outcome = await locks.acquire(`killed:${i}`, { ttl: 60_000, waitTimeout: 300 }).then(
+          (lock) => ({ lock }),
+          (err: Error) => ({ error: err.name }),
+        );
+        return { ...outcome, took: Date.now() - at };
+      });
+      // Kill every normal connection (the holder's and the caller's) while calls are on the wire.
+      for (let round = 0; round < 6; round++) {
+        await fixture.redis.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+        await sleep(50);
+      }
+      const outcomes = await Promise.all(calls);
+      // waitTimeout 300 or commandTimeout 1000, with room for a loaded machine.
+      expect(Math.max(...outcomes.map((o) => o.took))).toBeLessThan(2_500);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      const gaveUp = outcomes.filter((o) => 'error' in o).length;
+      expect(gaveUp).toBeGreaterThanOrEqual(KEYS / 3);
+      // Calls that gave up clean up by token in the background: then every lock key in Redis
+      // belongs to a lock that some caller holds.
+      const held = [...blocking, ...outcomes.flatMap((o) => ('lock' in o ? [o.lock] : []))];
+      const lockKeysLeft = async () =>
+        (await fixture.redis.keys('lock:{killed:*}')).filter((k) => !k.includes('}:'));
+      await waitUntil(
+        async () => (await lockKeysLeft()).length === held.length,
+        'only held locks are left',
+      );
+      for (const lock of held) {
+        expect(await fixture.redis.get(`lock:{${lock.key}}`)).toMatch(new RegExp(`^${lock.token}`));
+        expect(await lock.release()).toBe(true);
+      }
+      await waitUntil(async () => (await lockKeysLeft()).length === 0, 'every lock is released');
+      const companions = (await fixture.redis.keys('lock:{killed:*}')).filter(
+        (k) => !k.endsWith(':fence'),
+      );
+      expect(companions).toEqual([]);
+    } finally {
+      await holder.close();
+      await locks.close();
+    }
+  });
 });
