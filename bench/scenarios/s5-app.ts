@@ -22,12 +22,7 @@ class BenchController {
 async function main(): Promise<void> {
   const url = process.argv[2];
   @Module({
-    imports: [
-      DistributedLockModule.forRoot({
-        redis: url,
-        reentrant: process.env.BENCH_REENTRANT !== 'false',
-      }),
-    ],
+    imports: [DistributedLockModule.forRoot({ redis: url })],
     controllers: [BenchController],
   })
   class BenchAppModule {}
