@@ -3,7 +3,7 @@ import { LockService } from '../../lib';
 import { LockStoreUnavailableError } from '../../lib/errors/lock-store-unavailable.error';
 import { lockResource } from '../../lib/stores/lock-resource';
 import { RedisLockStore } from '../../lib/stores/redis-lock.store';
-import { RedisCluster, startRedisCluster } from '../support/redis-cluster';
+import { connectCluster, RedisCluster, startRedisCluster } from '../support/redis-cluster';
 import { startSlotMigration } from '../support/slot-migration';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -19,8 +19,7 @@ describe('store hazards on a real Redis Cluster (3 masters)', () => {
 
   beforeAll(async () => {
     cluster = await startRedisCluster();
-    client = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));
-    await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+    client = await connectCluster(cluster);
     // Wake-ups, not re-checks, must bring the waiters here their lock.
     locks = new LockService({ redis: client, recheckInterval: 5000 });
     // Transient replies (TRYAGAIN) are retried for 1.5 s at most: a migration outlasts that.

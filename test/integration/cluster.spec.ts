@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis } from 'ioredis';
 import { LockNotAcquiredError, LockService } from '../../lib';
-import { RedisCluster, startRedisCluster } from '../support/redis-cluster';
+import { connectCluster, RedisCluster, startRedisCluster } from '../support/redis-cluster';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -12,8 +12,7 @@ describe('on a real Redis Cluster (3 masters)', () => {
 
   beforeAll(async () => {
     cluster = await startRedisCluster();
-    client = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));
-    await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+    client = await connectCluster(cluster);
     locks = new LockService({ redis: client, recheckInterval: 5000 });
   });
 

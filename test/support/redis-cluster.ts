@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Cluster } from 'ioredis';
 import { registerTestProcess } from './process-registry';
 import { freePort } from './redis-server';
 
@@ -96,4 +97,11 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     throw err;
   }
   return { ports, stop };
+}
+
+/** An ioredis Cluster client on `cluster`, resolved once it is ready. */
+export async function connectCluster(cluster: RedisCluster): Promise<Cluster> {
+  const client = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));
+  await once(client, 'ready');
+  return client;
 }
