@@ -36,10 +36,19 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
 export const RETRY_BACKOFF_MIN_MS = 10;
 export const RETRY_BACKOFF_MAX_MS = 200;
 
+export const DEFAULT_IDEMPOTENCY_HEADER = 'Idempotency-Key';
+/** Stripe keeps idempotency keys for 24 hours. */
+export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_IDEMPOTENCY_LEASE_MS = 30_000;
+/** The longest key the Idempotency-Key draft's examples and Stripe accept. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
 /** Key namespaces inside the prefix, so a lock and a semaphore of one name never collide. */
 export const LOCK_NAMESPACE = '';
 export const SEMAPHORE_NAMESPACE = 'sem:';
+export const IDEMPOTENCY_NAMESPACE = 'idem:';
 
 export const LOCK_SERVICE_REF = Symbol.for('nestjs-distributed-lock:service');
+export const IDEMPOTENT_OPTIONS = 'nestjs-distributed-lock:idempotent';
 export const WITH_LOCK_MARK = Symbol.for('nestjs-distributed-lock:with-lock');
 export const LOGGER_CONTEXT = 'DistributedLock';

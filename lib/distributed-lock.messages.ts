@@ -36,4 +36,26 @@ export const MESSAGES = {
   permitMismatch: (key: string, inUse: number, asked: number) =>
     `Semaphore "${key}" is in use with ${inUse} permits; this call asked for ${asked}. ` +
     'Use one permit count per key.',
+  notReplayable: (what: string) =>
+    `Idempotency: ${what} cannot be stored whole (a stream, or not JSON); the claim is given ` +
+    'back and a retry will run again.',
+  idempotencyUnguarded:
+    'The lock store is unavailable; running without idempotency because onUnavailable is "run".',
+  idempotencyRejected: (why: string) => `Idempotency: a request was refused: ${why}.`,
+  idempotencyReplayed: (status: number) => `Idempotency: replayed a stored ${status} response.`,
+  recordUnreadable:
+    'Idempotency: a stored outcome cannot be read back; answering 500 without running again.',
+  claimLost:
+    'Idempotency: the claim was lost before the outcome was stored (its lease ended); the ' +
+    'outcome is not kept, and a retry may run the work again. Make the work conditional on ' +
+    'the fencing token.',
+  completionFailed: (detail: string) =>
+    `Idempotency: storing the outcome failed (${detail}); retrying in the background while ` +
+    'the claim lasts.',
+  idempotencyNotRegistered: (where: string) =>
+    `@Idempotent on ${where}: no IdempotencyService in this application. Import ` +
+    'DistributedLockModule.forRoot() in it.',
+  idempotencyHttpOnly: (where: string) =>
+    `@Idempotent on ${where} acts on HTTP handlers only; this call ran without it. ` +
+    'Use IdempotencyService.run elsewhere.',
 } as const;

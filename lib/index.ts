@@ -2,6 +2,14 @@ export { DistributedLockModule } from './distributed-lock.module';
 export { LockService } from './lock.service';
 export { WithLock, WithSemaphore } from './decorators/with-lock.decorator';
 export { Semaphore } from './semaphore';
+export { Idempotent } from './decorators/idempotent.decorator';
+export { IdempotencyService } from './idempotency/idempotency.service';
+export type {
+  IdempotencyClaim,
+  IdempotencyOptions,
+  IdempotencyRunOptions,
+  IdempotentResult,
+} from './interfaces/idempotency-options.interface';
 export type { PermitOptions } from './semaphore';
 export type { KeyTemplate } from './key-template';
 export * from './errors';

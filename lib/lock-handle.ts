@@ -157,6 +157,17 @@ export class LockHandle implements Lock {
     return this.hooks.release(this);
   }
 
+  /** @internal The store already let go of it (a script ended it along with other work). */
+  releasedInStore(): void {
+    if (this.state === 'released') return;
+    const wasHeld = this.isHeld();
+    this.ownHoldReleased = true;
+    this.holds = 0;
+    this.state = 'released';
+    this.stop();
+    if (wasHeld) this.hooks.settled(this);
+  }
+
   /** Stops the watchdog without touching the store (service shutdown). */
   abandon(): void {
     this.stop();

@@ -10,6 +10,7 @@ import {
 } from './distributed-lock.constants';
 import type { DistributedLockModuleOptions } from './interfaces/distributed-lock-module-options.interface';
 import type { LockMode, LockOptions } from './interfaces/lock-options.interface';
+import type { IdempotencyOptions } from './interfaces/idempotency-options.interface';
 import { describeValue } from './validation/describe-value';
 import { assertKnownOptions } from './validation/known-options';
 import { assertCount, assertTimerMs, assertWaitTimeout } from './validation/number-options';
@@ -20,6 +21,8 @@ import {
 } from './validation/option-names';
 import { assertBoolean, assertOneOf } from './validation/option-types';
 import { assertRedisOption } from './validation/redis-option';
+import { validateIdempotencyOptions } from './idempotency/idempotency-options';
+import { IDEMPOTENCY_OPTION_NAMES } from './validation/option-names';
 
 export interface ResolvedLockOptions {
   ttl: number;
@@ -40,6 +43,8 @@ export interface ResolvedModuleOptions {
   syncReplicas: number;
   syncTimeout: number;
   evictionPolicy: (typeof EVICTION_POLICIES)[number];
+  /** Defaults of idempotent calls, as given (resolved per call). */
+  idempotency: IdempotencyOptions | undefined;
 }
 
 const MODES: readonly LockMode[] = ['exclusive', 'read', 'write'];
@@ -90,6 +95,13 @@ function validateModuleOptions(options: unknown): asserts options is Distributed
   if (evictionPolicy !== undefined) {
     assertOneOf(evictionPolicy, EVICTION_POLICIES, 'evictionPolicy', label);
   }
+  if (options.idempotency !== undefined) {
+    validateIdempotencyOptions(
+      options.idempotency,
+      IDEMPOTENCY_OPTION_NAMES,
+      'DistributedLockModule `idempotency` option',
+    );
+  }
 }
 
 function assertKeyPrefix(keyPrefix: unknown): void {
@@ -123,6 +135,7 @@ export function resolveModuleOptions(options: DistributedLockModuleOptions): Res
     syncReplicas: options.syncReplicas ?? 0,
     syncTimeout: options.syncTimeout ?? DEFAULT_SYNC_TIMEOUT_MS,
     evictionPolicy: options.evictionPolicy ?? 'warn',
+    idempotency: options.idempotency,
   };
 }
 

@@ -34,6 +34,8 @@ import {
 } from './lock-options';
 import { newLockToken } from './lock-token';
 import { MultiLockHandle } from './multi-lock-handle';
+import { ClaimEngine } from './idempotency/claim-engine';
+import type { IdempotencyOptions } from './interfaces/idempotency-options.interface';
 import { holdUntilSettled } from './observable-hold';
 import { Semaphore } from './semaphore';
 import { createLockStore } from './stores/create-lock-store';
@@ -96,6 +98,25 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
       timeoutMs: this.options.syncTimeout,
     });
     if (!this.store.distributed) this.logger.warn(MESSAGES.inMemoryWarning);
+    this.claims = new ClaimEngine({
+      store: this.store,
+      keyPrefix: this.options.keyPrefix,
+      commandTimeout: this.options.commandTimeout,
+      retries: this.retries,
+      hold: (resource, token, fence, opts, provenUntil) =>
+        this.hold(resource, token, fence, opts, provenUntil),
+      take: (resource, opts, deadline) =>
+        this.takeOne(resource, opts, deadline) as Promise<LockHandle | null>,
+      abandonAttempt: (resource, token, ttl) => this.abandonAttempt(resource, token, ttl),
+    });
+  }
+
+  /** @internal Idempotency claims, on this service's store and engine. */
+  readonly claims: ClaimEngine;
+
+  /** @internal The module's `idempotency` defaults and `waitTimeout`. */
+  get idempotencyDefaults(): { options: IdempotencyOptions | undefined; waitTimeout: number } {
+    return { options: this.options.idempotency, waitTimeout: this.options.waitTimeout };
   }
 
   /**

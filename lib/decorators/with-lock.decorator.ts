@@ -8,6 +8,7 @@ import { LockService } from '../lock.service';
 import { assertPermits } from '../validation/number-options';
 import { WITH_LOCK_OPTION_NAMES, WITH_SEMAPHORE_OPTION_NAMES } from '../validation/option-names';
 import { assertOneOf } from '../validation/option-types';
+import { unwrap, wrapMethod } from './copy-metadata';
 
 type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -53,7 +54,7 @@ function lockedMethod(
     if (typeof original !== 'function') {
       throw new LockKeyTemplateError(`${decorator} on ${where}: only methods can be locked.`);
     }
-    const keys = compileKeyTemplate(template, original, { className, methodName });
+    const keys = compileKeyTemplate(template, unwrap(original), { className, methodName });
     const method = original as AnyMethod;
 
     const locked = function (this: unknown, ...args: unknown[]): Promise<unknown> {
@@ -72,19 +73,11 @@ function lockedMethod(
         return Promise.reject(err);
       }
     };
-    copyMetadata(original, locked);
-    Object.defineProperty(locked, 'name', { value: method.name });
+    wrapMethod(method, locked);
     Object.defineProperty(target, WITH_LOCK_MARK, { value: true, configurable: true });
     descriptor.value = locked as typeof descriptor.value;
     return descriptor;
   };
-}
-
-/** Route, pipe, guard and Swagger metadata set on the method before us must survive the wrap. */
-function copyMetadata(from: object, to: object): void {
-  for (const key of Reflect.getOwnMetadataKeys(from)) {
-    Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, from), to);
-  }
 }
 
 function serviceFor(instance: unknown, where: string): LockService {

@@ -3,3 +3,4 @@ export * from './lock-key.error';
 export * from './lock-lost.error';
 export * from './lock-not-acquired.error';
 export * from './lock-store-unavailable.error';
+export * from './idempotency.errors';

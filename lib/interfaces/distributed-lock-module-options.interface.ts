@@ -1,4 +1,5 @@
 import type { RedisOptions } from 'ioredis';
+import type { IdempotencyOptions } from './idempotency-options.interface';
 
 /** The subset of an ioredis connection that the Redis store uses. */
 export interface RedisConnectionLike {
@@ -77,4 +78,6 @@ export interface DistributedLockModuleOptions {
    * `'warn'` logs it, `'throw'` stops the application from starting, `'ignore'`. Default: `'warn'`.
    */
   evictionPolicy?: 'warn' | 'throw' | 'ignore';
+  /** Defaults for every `@Idempotent()` handler and `IdempotencyService.run` call. */
+  idempotency?: IdempotencyOptions;
 }

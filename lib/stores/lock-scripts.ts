@@ -7,7 +7,7 @@ export interface LuaScript {
   readonly sha: string;
 }
 
-function script(name: string, source: string): LuaScript {
+export function script(name: string, source: string): LuaScript {
   return { name, source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
@@ -52,7 +52,7 @@ export const PERMITS_IN_USE = 'permits';
  * or comes from a waiter that missed its hand-over message: it is still that token's.
  * Modes: 'x' exclusive (plain or write lock), 'r' read lock, 's' semaphore permit.
  */
-const FENCE = `
+export const FENCE_FUNCTION = `
 -- A token is the counter plus one, or the server's clock in microseconds when that is higher.
 -- The clock keeps tokens increasing where the counter alone would not: after the counter
 -- expired (a day after its last use), or after a failover to a replica that had not yet
@@ -66,7 +66,7 @@ local function next_fence(retention)
 end
 `;
 
-const PRELUDE = `${FENCE}
+const PRELUDE = `${FENCE_FUNCTION}
 local L, F, Q, T, W, H, P, N = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local MARKER = '${READERS_MARKER}'
 local WAITED = '${WAITED_MARK}'
@@ -191,7 +191,7 @@ end
  */
 export const FAST_ACQUIRE_SCRIPT = script(
   'fastAcquire',
-  `${FENCE}
+  `${FENCE_FUNCTION}
 local L, token, ttl = KEYS[1], ARGV[1], ARGV[2]
 if not redis.call('SET', L, token, 'NX', 'PX', ttl) then
   -- Held, by this very token when this is a retry of a call whose reply was lost: still ours.

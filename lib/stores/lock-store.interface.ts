@@ -8,6 +8,16 @@ export interface AcquireMiss {
   readonly retryInMs: number;
 }
 
+/** What an idempotency claim found. */
+export type ClaimReply =
+  | { readonly kind: 'claimed'; readonly fencingToken: number }
+  | { readonly kind: 'busy'; readonly retryInMs: number }
+  | { readonly kind: 'done'; readonly response: string }
+  | { readonly kind: 'mismatch' };
+
+/** How a completion ended: `'handoff'` means stored, with others waiting for the lock. */
+export type CompleteReply = 'released' | 'handoff' | 'lost';
+
 /**
  * One backend of the lock engine. Every method that touches the store is one atomic step (one
  * round trip on Redis). Methods reject with a `LockStoreUnavailableError` when the store cannot
@@ -61,6 +71,34 @@ export interface LockStore {
    */
   leave(resource: LockResource, token: string, bound?: CallBound): Promise<void>;
   isLocked(resource: LockResource, bound?: CallBound): Promise<boolean>;
+  /**
+   * Idempotency, in one atomic step: a completed record with this fingerprint is `done` (with
+   * its response), with another one `mismatch`; a record in flight under another token is
+   * `busy` (or `mismatch` when its fingerprint differs); otherwise the caller takes the
+   * resource's exclusive lock (as `acquireFast` would, or renewing it when `token` holds it)
+   * and the record, kept `retentionMs`, and gets a fencing token.
+   */
+  claim(
+    resource: LockResource,
+    token: string,
+    ttlMs: number,
+    fingerprint: string,
+    retentionMs: number,
+    bound?: CallBound,
+  ): Promise<ClaimReply>;
+  /**
+   * Ends `token`'s claim in one step, if it still holds it (`'lost'` otherwise, changing
+   * nothing): stores `response` for `retentionMs` (`null`: drops the record, so that the next
+   * claim runs again) and lets go of the lock; `'handoff'` when others wait, and `release`
+   * must then be called to hand it over.
+   */
+  complete(
+    resource: LockResource,
+    token: string,
+    response: string | null,
+    retentionMs: number,
+    bound?: CallBound,
+  ): Promise<CompleteReply>;
   /** Registers a waiter so that wake-ups for its token reach it. Synchronous and local. */
   addWaiter(resource: LockResource, token: string): Waiter;
   /**

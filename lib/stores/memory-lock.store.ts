@@ -1,6 +1,6 @@
 import { MESSAGES } from '../distributed-lock.messages';
 import type { LockResource } from './lock-resource';
-import type { AcquireMiss, LockStore } from './lock-store.interface';
+import type { AcquireMiss, ClaimReply, CompleteReply, LockStore } from './lock-store.interface';
 import type { Waiter } from './waiter';
 import { WaiterRegistry } from './waiter-registry';
 
@@ -26,6 +26,13 @@ interface ResourceState {
   permits: number | undefined;
 }
 
+/** An idempotency record: the claim's fingerprint, and the response once completed. */
+interface IdempotencyRecord {
+  fingerprint: string;
+  response: string | undefined;
+  timer: NodeJS.Timeout;
+}
+
 const NO_TURN: AcquireMiss = { retryInMs: -1 };
 
 /**
@@ -37,6 +44,7 @@ export class MemoryLockStore implements LockStore {
   readonly distributed = false;
   private readonly resources = new Map<string, ResourceState>();
   private readonly waiters = new WaiterRegistry();
+  private readonly records = new Map<string, IdempotencyRecord>();
   // One counter for all keys: strictly increasing per key too, and no entry outlives its lock.
   private lastFencingToken = 0;
 
@@ -156,6 +164,47 @@ export class MemoryLockStore implements LockStore {
     return state !== undefined && (state.exclusive !== undefined || state.shared.size > 0);
   }
 
+  async claim(
+    resource: LockResource,
+    token: string,
+    ttlMs: number,
+    fingerprint: string,
+    retentionMs: number,
+  ): Promise<ClaimReply> {
+    const record = this.records.get(resource.id);
+    if (record?.response !== undefined) {
+      if (record.fingerprint !== fingerprint) return { kind: 'mismatch' };
+      return { kind: 'done', response: record.response };
+    }
+    const holder = this.resources.get(resource.id)?.exclusive;
+    if (holder && holder.token !== token && record && record.fingerprint !== fingerprint) {
+      return { kind: 'mismatch' };
+    }
+    const taken = await this.acquire(resource, token, ttlMs, 0);
+    if (typeof taken !== 'number') {
+      const blocking = this.resources.get(resource.id)?.exclusive;
+      return { kind: 'busy', retryInMs: blocking ? blocking.ends - Date.now() : 0 };
+    }
+    this.keepRecord(resource.id, { fingerprint, response: undefined }, retentionMs);
+    return { kind: 'claimed', fencingToken: taken };
+  }
+
+  async complete(
+    resource: LockResource,
+    token: string,
+    response: string | null,
+    retentionMs: number,
+  ): Promise<CompleteReply> {
+    const state = this.resources.get(resource.id);
+    const hold = state && this.holdOf(resource, state, token);
+    if (!state || !hold) return 'lost';
+    const record = this.records.get(resource.id);
+    if (response === null || !record) this.dropRecord(resource.id);
+    else this.keepRecord(resource.id, { fingerprint: record.fingerprint, response }, retentionMs);
+    this.drop(resource, state, hold);
+    return 'released';
+  }
+
   addWaiter(resource: LockResource, token: string): Waiter {
     return this.waiters.add(resource, token);
   }
@@ -179,11 +228,30 @@ export class MemoryLockStore implements LockStore {
     }
     this.resources.clear();
     this.waiters.clear();
+    for (const record of this.records.values()) clearTimeout(record.timer);
+    this.records.clear();
   }
 
   /** How many resources have state (held or waited for); for leak checks. */
   get size(): number {
     return this.resources.size;
+  }
+
+  private keepRecord(
+    id: string,
+    record: Omit<IdempotencyRecord, 'timer'>,
+    retentionMs: number,
+  ): void {
+    this.dropRecord(id);
+    const timer = setTimeout(() => this.records.delete(id), retentionMs);
+    timer.unref();
+    this.records.set(id, { ...record, timer });
+  }
+
+  private dropRecord(id: string): void {
+    const record = this.records.get(id);
+    if (record) clearTimeout(record.timer);
+    this.records.delete(id);
   }
 
   private stateFor(id: string): ResourceState {

@@ -23,7 +23,15 @@ import {
   RELEASE_NEEDS_HANDOFF,
   RELEASE_SCRIPT,
 } from './lock-scripts';
-import type { AcquireMiss, LockStore } from './lock-store.interface';
+import {
+  CLAIM_SCRIPT,
+  CLAIMED,
+  COMPLETE_SCRIPT,
+  COMPLETED,
+  IN_FLIGHT,
+  recordKey,
+} from './idempotency-scripts';
+import type { AcquireMiss, ClaimReply, CompleteReply, LockStore } from './lock-store.interface';
 import { logConnectionErrors } from './log-connection-errors';
 import type { Waiter } from './waiter';
 import { WaiterRegistry } from './waiter-registry';
@@ -170,6 +178,53 @@ export class RedisLockStore implements LockStore {
     return (await this.run(IS_LOCKED_SCRIPT, resource.storeKeys, [], bound)) === 1;
   }
 
+  async claim(
+    resource: LockResource,
+    token: string,
+    ttlMs: number,
+    fingerprint: string,
+    retentionMs: number,
+    bound?: CallBound,
+  ): Promise<ClaimReply> {
+    const reply = (await this.run(
+      CLAIM_SCRIPT,
+      [...resource.fastKeys, recordKey(resource)],
+      [token, ttlMs, FENCING_RETENTION_MS, fingerprint, retentionMs],
+      bound,
+    )) as [string, string | number | undefined];
+    switch (reply[0]) {
+      case CLAIMED:
+        return {
+          kind: 'claimed',
+          fencingToken: await this.replicated(resource, token, Number(reply[1])),
+        };
+      case COMPLETED:
+        return { kind: 'done', response: String(reply[1]) };
+      case IN_FLIGHT:
+        return { kind: 'busy', retryInMs: Number(reply[1]) };
+      default:
+        return { kind: 'mismatch' };
+    }
+  }
+
+  async complete(
+    resource: LockResource,
+    token: string,
+    response: string | null,
+    retentionMs: number,
+    bound?: CallBound,
+  ): Promise<CompleteReply> {
+    const reply = await this.run(
+      COMPLETE_SCRIPT,
+      [resource.id, recordKey(resource)],
+      [token, response ?? '', retentionMs],
+      bound,
+    );
+    if (reply === 0) return 'lost';
+    if (response !== null) await this.replicatedWrite(recordKey(resource));
+    return reply === 1 ? 'released' : 'handoff';
+  }
+
   /**
    * With `syncReplicas`, a new lock counts only once that many replicas have it: `WAIT` on the
    * connection (the Cluster node) that took it. Short of that, it is given back and the
@@ -200,6 +255,27 @@ export class RedisLockStore implements LockStore {
     throw new LockStoreUnavailableError(
       failure ?? new Error(MESSAGES.notReplicated(acks, replicas, timeoutMs)),
     );
+  }
+
+  /**
+   * With `syncReplicas`, a stored response is confirmed like a new lock; short of that it is
+   * kept anyway (the handler has run), and the shortfall is reported as an error.
+   */
+  private async replicatedWrite(key: string): Promise<void> {
+    const { replicas, timeoutMs } = this.sync;
+    if (replicas <= 0) return;
+    const commands = [
+      ['exists', key],
+      ['wait', replicas, timeoutMs],
+    ];
+    const acks = await this.within(this.client.pipeline(commands).exec(), {
+      deadline: monotonicNow() + timeoutMs + this.commandTimeoutMs,
+    }).then((replies) => Number(replies?.[1]?.[1] ?? 0));
+    if (acks < replicas) {
+      throw new LockStoreUnavailableError(
+        new Error(MESSAGES.notReplicated(acks, replicas, timeoutMs)),
+      );
+    }
   }
 
   addWaiter(resource: LockResource, token: string): Waiter {

@@ -1,6 +1,10 @@
 import type { DistributedLockModuleOptions } from '../interfaces/distributed-lock-module-options.interface';
 import type { LockOptions } from '../interfaces/lock-options.interface';
 import type { WithLockOptions } from '../interfaces/with-lock-options.interface';
+import type {
+  IdempotencyOptions,
+  IdempotencyRunOptions,
+} from '../interfaces/idempotency-options.interface';
 
 // Every option name a caller may pass, one list per options type: a name missing here is
 // rejected as unknown. A new option is added to its interface and to its list(s) here.
@@ -18,6 +22,7 @@ export const MODULE_OPTION_NAMES = [
   'syncReplicas',
   'syncTimeout',
   'evictionPolicy',
+  'idempotency',
 ] as const;
 
 /**
@@ -51,6 +56,25 @@ export const WITH_SEMAPHORE_OPTION_NAMES = [
 /** `Semaphore.acquire` / `tryAcquire` / `using` options. */
 export const PERMIT_OPTION_NAMES = ['ttl', 'waitTimeout', 'autoExtend', 'signal'] as const;
 
+/** `IdempotencyService.run` options. */
+export const IDEMPOTENCY_RUN_OPTION_NAMES = [
+  'retention',
+  'lease',
+  'onInFlight',
+  'waitTimeout',
+  'storeIf',
+  'onUnavailable',
+] as const;
+
+/** `@Idempotent()` options and the module's `idempotency` defaults. */
+export const IDEMPOTENCY_OPTION_NAMES = [
+  ...IDEMPOTENCY_RUN_OPTION_NAMES,
+  'header',
+  'required',
+  'scope',
+  'fingerprint',
+] as const;
+
 // Compile-time guard: each interface's options are all listed (fails to compile otherwise).
 type Unlisted<T, Names extends readonly string[]> = Exclude<keyof T, Names[number]>;
 const allListed: [
@@ -59,7 +83,9 @@ const allListed: [
   Unlisted<WithLockOptions, typeof WITH_LOCK_OPTION_NAMES>,
   Unlisted<Omit<WithLockOptions, 'mode'>, typeof WITH_SEMAPHORE_OPTION_NAMES>,
   Unlisted<Omit<LockOptions, 'mode'>, typeof PERMIT_OPTION_NAMES>,
-] extends [never, never, never, never, never]
+  Unlisted<IdempotencyRunOptions, typeof IDEMPOTENCY_RUN_OPTION_NAMES>,
+  Unlisted<IdempotencyOptions, typeof IDEMPOTENCY_OPTION_NAMES>,
+] extends [never, never, never, never, never, never, never]
   ? true
   : false = true;
 void allListed;

@@ -1,0 +1,83 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+import type { KeyProblem } from '../idempotency/idempotency-key';
+
+/** An RFC 9457 problem body; the client's key is never part of it. */
+export interface ProblemDetails {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+}
+
+const PROBLEM_BASE = 'https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/';
+
+function problem(status: number, title: string, detail: string): ProblemDetails {
+  return { type: PROBLEM_BASE, title, status, detail };
+}
+
+const KEY_DETAIL: Record<KeyProblem, (header: string) => string> = {
+  missing: (header) => `This operation requires the ${header} header.`,
+  repeated: (header) => `The ${header} header must be sent once.`,
+  invalid: (header) =>
+    `The ${header} header must be 1 to 255 printable ASCII characters, bare or as a quoted string.`,
+};
+
+/** 400: the idempotency key header is missing, repeated or malformed. */
+export class IdempotencyKeyError extends HttpException {
+  constructor(
+    readonly header: string,
+    readonly problem: KeyProblem,
+  ) {
+    super(problem400(header, problem), HttpStatus.BAD_REQUEST);
+    this.name = 'IdempotencyKeyError';
+  }
+}
+
+function problem400(header: string, why: KeyProblem): ProblemDetails {
+  return problem(400, 'Invalid idempotency key', KEY_DETAIL[why](header));
+}
+
+/** 409: a request with the same key is still being processed; retry after `retryAfterSeconds`. */
+export class IdempotencyConflictError extends HttpException {
+  constructor(readonly retryAfterSeconds: number) {
+    super(
+      problem(
+        409,
+        'Request in progress',
+        'A request with the same idempotency key is being processed; retry later.',
+      ),
+      HttpStatus.CONFLICT,
+    );
+    this.name = 'IdempotencyConflictError';
+  }
+}
+
+/** 422: the key was used before with a different request (another fingerprint). */
+export class IdempotencyMismatchError extends HttpException {
+  constructor() {
+    super(
+      problem(
+        422,
+        'Idempotency key reused',
+        'This idempotency key was already used with a different request.',
+      ),
+      HttpStatus.UNPROCESSABLE_ENTITY,
+    );
+    this.name = 'IdempotencyMismatchError';
+  }
+}
+
+/** 500: the stored outcome for this key cannot be read back; the work is not run again. */
+export class IdempotencyRecordError extends HttpException {
+  constructor() {
+    super(
+      problem(
+        500,
+        'Stored response unreadable',
+        'The stored outcome of this request cannot be read back; it was not run again.',
+      ),
+      HttpStatus.INTERNAL_SERVER_ERROR,
+    );
+    this.name = 'IdempotencyRecordError';
+  }
+}

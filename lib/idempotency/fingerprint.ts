@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * SHA-256 (hex) of `value` as canonical JSON: object keys sorted at every depth, so the same
+ * data in another key order has the same fingerprint. `undefined` counts as `null`; a bigint
+ * as its decimal text.
+ */
+export function fingerprintOf(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+}
+
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sorted(value, new Set())) ?? 'null';
+}
+
+function sorted(value: unknown, seen: Set<object>): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value !== 'object' || value === null) return value;
+  const withJson = value as { toJSON?: () => unknown };
+  if (typeof withJson.toJSON === 'function') return sorted(withJson.toJSON(), seen);
+  if (seen.has(value)) throw new TypeError('The idempotency fingerprint is a circular structure.');
+  seen.add(value);
+  let out: unknown;
+  if (Array.isArray(value)) {
+    out = value.map((item: unknown) => sorted(item, seen) ?? null);
+  } else {
+    const record: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      record[key] = sorted((value as Record<string, unknown>)[key], seen);
+    }
+    out = record;
+  }
+  seen.delete(value);
+  return out;
+}
