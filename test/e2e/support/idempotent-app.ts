@@ -1,5 +1,7 @@
 import {
   BadRequestException,
+  CanActivate,
+  ExecutionContext,
   Body,
   Controller,
   Get,
@@ -15,6 +17,7 @@ import {
   Res,
   ValidationPipe,
 } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { IsInt, IsString, Min } from 'class-validator';
@@ -29,6 +32,19 @@ import {
 } from '../../../lib';
 
 export type Adapter = 'express' | 'fastify';
+
+/** Stands in for authentication: `X-User: 7` makes the request's user `{ id: '7' }`. */
+@Injectable()
+class UserFromHeader implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const req = context
+      .switchToHttp()
+      .getRequest<{ headers: Record<string, string | undefined>; user?: unknown }>();
+    const id = req.headers['x-user'];
+    if (id) req.user = { id };
+    return true;
+  }
+}
 
 export class OrderDto {
   @IsString() sku!: string;
@@ -48,7 +64,10 @@ export class RunCounter {
 }
 
 export interface IdempotentAppOptions {
-  redisUrl?: string;
+  /** The Redis of the lock store and of the run counter. */
+  redisUrl: string;
+  /** `'memory'`: locks and records in the process; runs are still counted in Redis. */
+  store?: 'redis' | 'memory';
   adapter: Adapter;
   /** How long each handler works, in ms. */
   workMs?: number;
@@ -147,6 +166,13 @@ export function ordersController(workMs: number) {
       return { order: run };
     }
 
+    @Idempotent()
+    @WithLock('sku:<_body.sku>', { waitTimeout: 0 })
+    @Post('locked-inside')
+    async lockedInside(@Body() _body: { sku: string }) {
+      return { order: await this.runs.hit('locked-inside') };
+    }
+
     @Get('plain')
     plain() {
       return { ok: true };
@@ -169,13 +195,16 @@ export async function startIdempotentApp(options: IdempotentAppOptions): Promise
   @Module({
     imports: [
       DistributedLockModule.forRoot({
-        redis: options.redisUrl,
+        redis: options.store === 'memory' ? undefined : options.redisUrl,
         idempotency: options.idempotency,
         waitTimeout: 5000,
       }),
     ],
     controllers: [ordersController(options.workMs ?? 0)],
-    providers: [{ provide: RunCounter, useValue: new RunCounter(redis) }],
+    providers: [
+      { provide: RunCounter, useValue: new RunCounter(redis) },
+      { provide: APP_GUARD, useClass: UserFromHeader },
+    ],
   })
   class AppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
