@@ -31,6 +31,8 @@ import {
 import { bodyValue, parseResponse, storedBody, StoredResponse } from './stored-response';
 
 const RUN_LABEL = 'IdempotencyService.run option';
+/** The longest `Retry-After` a 409 suggests, in seconds. */
+const RETRY_AFTER_MAX_S = 1;
 
 /** What a claim attempt left the caller with: run the work, or a stored outcome to replay. */
 export type Begun =
@@ -162,7 +164,7 @@ export class IdempotencyService {
         throw new IdempotencyMismatchError();
       case 'busy':
         this.logger.debug(MESSAGES.idempotencyRejected('a request with its key is in flight'));
-        throw new IdempotencyConflictError(Math.max(1, Math.ceil(outcome.retryInMs / 1000)));
+        throw new IdempotencyConflictError(retryAfterSeconds(outcome.retryInMs));
       default: {
         const response = parseResponse(outcome.response);
         if (!response) {
@@ -203,6 +205,14 @@ export class IdempotencyService {
         : null;
     await this.finish(claim, outcome);
   }
+}
+
+/**
+ * When to retry a request whose first is in flight: soon (most finish within a second), never
+ * later than the claim's lease, after which a crashed first run no longer blocks it.
+ */
+function retryAfterSeconds(leaseLeftMs: number): number {
+  return Math.max(1, Math.min(RETRY_AFTER_MAX_S, Math.ceil(leaseLeftMs / 1000)));
 }
 
 /** The store's name for a key: a hash, so client keys never appear in the store or in logs. */

@@ -3,6 +3,9 @@ export interface Order {
   readonly orderId: string;
   readonly userId: string;
   readonly createdAt: string;
-  /** The fencing token of the order lock this order was placed under. */
+  /** For orders placed through `POST /orders`. */
+  readonly sku?: string;
+  readonly quantity?: number;
+  /** The fencing token of the lock (or idempotency claim) this order was placed under. */
   readonly fencingToken?: number;
 }

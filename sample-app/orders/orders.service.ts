@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LockService } from '../../lib';
+import { IdempotencyService, LockService } from '../../lib';
 import { APP_CONFIG, AppConfig } from '../config/app.config';
 import type { Order } from './order.interface';
+import { OrderBook } from './order-book';
 
 /** Places orders. Slow on purpose (`orderWorkMs`), like a payment call would be. */
 @Injectable()
@@ -14,6 +15,8 @@ export class OrdersService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly locks: LockService,
+    private readonly idempotency: IdempotencyService,
+    private readonly book: OrderBook,
   ) {}
 
   /** How many orders this instance has placed (the e2e tests read it). */
@@ -33,6 +36,26 @@ export class OrdersService {
       fencingToken,
     };
     this.logger.log(`Order ${order.orderId} placed for user ${userId}`);
+    return order;
+  }
+
+  /** One order per request id; called under the request's idempotency claim. */
+  async checkout(
+    requestId: string,
+    item: { userId: string; sku: string; quantity: number },
+  ): Promise<Order> {
+    this.placed++;
+    await sleep(this.config.orderWorkMs);
+    // The claim's fencing token makes the write conditional: a run that lost its claim is refused.
+    const fencingToken = this.idempotency.current()?.fencingToken;
+    const order: Order = {
+      orderId: randomUUID(),
+      ...item,
+      createdAt: new Date().toISOString(),
+      fencingToken,
+    };
+    this.book.write(requestId, order, fencingToken);
+    this.logger.log(`Order ${order.orderId} placed for user ${item.userId}`);
     return order;
   }
 }
