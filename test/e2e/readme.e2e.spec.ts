@@ -103,6 +103,7 @@ describe('README examples', () => {
           exports.ExportService,
           exports.AccountService,
           exports.LedgerService,
+          exports.PaymentConsumer,
         ] as Ctor[],
       }).compile();
       app = moduleRef.createNestApplication();
@@ -139,18 +140,36 @@ describe('README examples', () => {
       await expect(app.get(LockService).isLocked('account:a1')).resolves.toBe(false);
     });
 
-    it('the idempotent endpoint returns the first result and answers 400 without a key', async () => {
-      const http = request(app.getHttpServer());
-      const first = await http.post('/orders').set('idempotency-key', 'k1').send({ sku: 'A' });
-      const again = await request(app.getHttpServer())
-        .post('/orders')
-        .set('idempotency-key', 'k1')
-        .send({ sku: 'A' });
+    it('the idempotent endpoint places one order per key, replays it, 422 on a changed body, 400 without a key', async () => {
+      const send = (body: object, key?: string) => {
+        const req = request(app.getHttpServer()).post('/orders');
+        if (key) req.set('Idempotency-Key', key);
+        return req.send(body);
+      };
+      const first = await send({ sku: 'A' }, 'k1');
       expect(first.status).toBe(201);
+      expect(first.body).toEqual({ orderId: 'A-1', fencingToken: expect.any(Number) });
+      const again = await send({ sku: 'A' }, 'k1');
+      expect(again.status).toBe(201);
       expect(again.body).toEqual(first.body);
-      const missing = await request(app.getHttpServer()).post('/orders').send({ sku: 'A' });
-      expect(missing.status).toBe(400);
-      await expect(app.get(LockService).isLocked('idempotency:undefined')).resolves.toBe(false);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect((await send({ sku: 'B' }, 'k1')).status).toBe(422);
+      expect((await send({ sku: 'A' })).status).toBe(400);
+      expect((await send({ sku: 'A' }, 'k2')).body.orderId).toBe('A-2');
+    });
+
+    it('PaymentConsumer charges once per message id', async () => {
+      const consumer = get<{
+        handle(m: { id: string; amount: number }): Promise<{ charged: number; replayed: boolean }>;
+      }>('PaymentConsumer');
+      await expect(consumer.handle({ id: 'm1', amount: 5 })).resolves.toEqual({
+        charged: 5,
+        replayed: false,
+      });
+      await expect(consumer.handle({ id: 'm1', amount: 5 })).resolves.toEqual({
+        charged: 5,
+        replayed: true,
+      });
     });
 
     it('the job, transfer, document, export and account examples run', async () => {
