@@ -77,6 +77,8 @@ export class RedisLockStore implements LockStore {
   private readonly channels = new Map<string, ChannelState>();
   private subscriber: RedisSubscriberLike | undefined;
   private closed = false;
+  /** Calls waiting for the connection to be ready again: one listener for all of them. */
+  private readyAgain: { promise: Promise<void>; cancel: () => void } | undefined;
 
   constructor(
     private readonly client: RedisClientLike,
@@ -345,6 +347,7 @@ export class RedisLockStore implements LockStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.readyAgain?.cancel();
     this.waiters.clear();
     this.channels.clear();
     const connections = [this.subscriber, this.ownsClient ? this.client : undefined];
@@ -448,18 +451,31 @@ export class RedisLockStore implements LockStore {
     }
   }
 
-  /** Resolves once a connection being re-established is ready again, within `bound`. */
+  /**
+   * Resolves once a connection being re-established is ready again, within `bound`. Every call
+   * waiting for it shares one 'ready' listener.
+   */
   private async reconnected(bound: CallBound): Promise<void> {
-    let onReady: () => void = () => undefined;
-    const ready = new Promise<void>((resolve) => {
-      onReady = resolve;
-      this.client.on('ready', onReady);
-    });
-    try {
-      await this.within(ready, bound, () => `Redis connection is ${this.client.status}`);
-    } finally {
-      this.client.removeListener('ready', onReady);
+    if (!this.readyAgain) {
+      let onReady: () => void = () => undefined;
+      const promise = new Promise<void>((resolve) => {
+        onReady = () => {
+          cancel();
+          resolve();
+        };
+        this.client.on('ready', onReady);
+      });
+      const cancel = (): void => {
+        this.client.removeListener('ready', onReady);
+        this.readyAgain = undefined;
+      };
+      this.readyAgain = { promise, cancel };
     }
+    await this.within(
+      this.readyAgain.promise,
+      bound,
+      () => `Redis connection is ${this.client.status}`,
+    );
   }
 
   /** `promise`, or a rejection when the bound's deadline passes or its signal aborts. */

@@ -106,7 +106,7 @@ describe('module options checked when the service starts', () => {
     expect(bootError({ waitTimout: 5000 })).toBe(
       'Unknown DistributedLockModule option `waitTimout`: did you mean `waitTimeout`? Valid ' +
         'options: redis, keyPrefix, ttl, waitTimeout, autoExtend, recheckInterval, reentrant, ' +
-        'commandTimeout, syncReplicas, syncTimeout, evictionPolicy.',
+        'commandTimeout, syncReplicas, syncTimeout, evictionPolicy, idempotency.',
     );
     expect(bootError({ TTL: 5000 })).toMatch(/`TTL`: did you mean `ttl`\?/);
     expect(bootError({ prefix: 'x:' })).toMatch(/`prefix`: did you mean `keyPrefix`\?/);
