@@ -1,4 +1,5 @@
-import { SetMetadata, UseInterceptors } from '@nestjs/common';
+import { SetMetadata, UseFilters, UseInterceptors } from '@nestjs/common';
+import { IdempotencyProblemFilter } from '../idempotency/idempotency-problem.filter';
 import { IDEMPOTENT_OPTIONS } from '../distributed-lock.constants';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { validateIdempotencyOptions } from '../idempotency/idempotency-options';
@@ -37,6 +38,7 @@ export function Idempotent(options: IdempotencyOptions = {}): MethodDecorator {
     descriptor.value = marked as typeof descriptor.value;
     SetMetadata(IDEMPOTENT_OPTIONS, options)(target, propertyKey, descriptor);
     UseInterceptors(IdempotencyInterceptor)(target, propertyKey, descriptor);
+    UseFilters(IdempotencyProblemFilter)(target, propertyKey, descriptor);
     return descriptor;
   };
 }

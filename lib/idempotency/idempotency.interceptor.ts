@@ -1,17 +1,10 @@
-import {
-  CallHandler,
-  ExecutionContext,
-  HttpException,
-  Injectable,
-  Logger,
-  NestInterceptor,
-} from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
 import { SSE_METADATA } from '@nestjs/common/constants';
 import { ModuleRef } from '@nestjs/core';
 import { catchError, finalize, from, mergeMap, Observable, of, takeLast, throwError } from 'rxjs';
 import { IDEMPOTENT_OPTIONS, LOGGER_CONTEXT } from '../distributed-lock.constants';
 import { MESSAGES } from '../distributed-lock.messages';
-import { IdempotencyConflictError, IdempotencyKeyError } from '../errors/idempotency.errors';
+import { IdempotencyKeyError } from '../errors/idempotency.errors';
 import type { IdempotencyOptions } from '../interfaces/idempotency-options.interface';
 import type { ActiveClaim } from './claim-engine';
 import { fingerprintOf } from './fingerprint';
@@ -28,8 +21,6 @@ import {
   storedBody,
   StoredResponse,
 } from './stored-response';
-
-const PROBLEM_TYPE = 'application/problem+json';
 
 /**
  * The HTTP side of `@Idempotent()`: reads the key header, claims it before the handler (and
@@ -60,7 +51,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       this.logger.debug(
         MESSAGES.idempotencyRejected(`the ${opts.header} header is ${parsed.problem}`),
       );
-      return this.problem(http, new IdempotencyKeyError(opts.header, parsed.problem));
+      return throwError(() => new IdempotencyKeyError(opts.header, parsed.problem));
     }
     const key = storeKey([opts.scope(context), http.method, http.route, parsed.key]);
     const fingerprint = fingerprintOf(opts.fingerprint(context));
@@ -69,14 +60,6 @@ export class IdempotencyInterceptor implements NestInterceptor {
         if (begun.kind === 'unguarded') return next.handle();
         if (begun.kind === 'replay') return this.replay(http, begun.response);
         return this.runClaimed(begun.claim, service, opts, http, next, handler);
-      }),
-      catchError((err: unknown) => {
-        // The engine's own refusals are problem documents; a 409 says when to come back.
-        if (err instanceof IdempotencyConflictError) {
-          http.setHeader('Retry-After', String(err.retryAfterSeconds));
-        }
-        if (isProblem(err)) http.setHeader('Content-Type', PROBLEM_TYPE);
-        return throwError(() => err);
       }),
     );
   }
@@ -139,11 +122,6 @@ export class IdempotencyInterceptor implements NestInterceptor {
     return of(body);
   }
 
-  private problem(http: HttpExchange, err: HttpException): Observable<never> {
-    http.setHeader('Content-Type', PROBLEM_TYPE);
-    return throwError(() => err);
-  }
-
   private serviceFor(where: string): IdempotencyService {
     if (this.service) return this.service;
     let found: IdempotencyService | undefined;
@@ -172,10 +150,4 @@ function replayedHeaders(http: HttpExchange): Record<string, string> {
     if (value !== undefined) headers[name] = value;
   }
   return headers;
-}
-
-function isProblem(err: unknown): boolean {
-  if (!(err instanceof HttpException)) return false;
-  const body = err.getResponse();
-  return typeof body === 'object' && body !== null && 'type' in body && 'title' in body;
 }
