@@ -11,11 +11,6 @@ export const DEFAULT_REENTRANT = false;
  * that died is dropped from the line after that.
  */
 export const WAITER_LEASE_RECHECKS = 3;
-/**
- * A key's fencing counter expires this long after it was created; a new one starts from the
- * clock in microseconds, so tokens keep increasing while Redis keeps no counter forever.
- */
-export const FENCING_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /** Renew a held lock after this share of its lease has passed (Redisson renews at a third). */
 export const RENEW_AT_LEASE_FRACTION = 1 / 3;

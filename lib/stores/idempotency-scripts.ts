@@ -28,7 +28,7 @@ export const COMPLETED = 'done';
 export const MISMATCH = 'mismatch';
 
 /**
- * KEYS L, F, R; ARGV token, lease ms, fencing retention ms, fingerprint, record retention ms.
+ * KEYS L, F, R; ARGV token, lease ms, fingerprint, record retention ms.
  * Returns {'mismatch'}, {'done', response}, {'busy', ms until the holder's lease ends} or
  * {'claimed', fencing token}. A completed record answers before the lock is looked at, so a
  * replay costs one read. The token that holds L (a retry whose reply was lost, or a waiter the
@@ -38,7 +38,7 @@ export const CLAIM_SCRIPT = script(
   'idempotencyClaim',
   `${FENCE_FUNCTION}
 local L, R = KEYS[1], KEYS[3]
-local token, ttl, fp = ARGV[1], ARGV[2], ARGV[4]
+local token, ttl, fp = ARGV[1], ARGV[2], ARGV[3]
 local rec = redis.call('HMGET', R, 'fp', 'response')
 if rec[2] then
   if rec[1] ~= fp then return {'${MISMATCH}'} end
@@ -54,8 +54,8 @@ if holder and not mine then
 end
 if mine then redis.call('PEXPIRE', L, ttl) else redis.call('SET', L, token, 'PX', ttl) end
 redis.call('HSET', R, 'fp', fp)
-redis.call('PEXPIRE', R, ARGV[5])
-return {'${CLAIMED}', next_fence(ARGV[3])}
+redis.call('PEXPIRE', R, ARGV[4])
+return {'${CLAIMED}', next_fence()}
 `,
 );
 

@@ -24,7 +24,9 @@ export interface LockResource {
   readonly limit: number;
 }
 
-const SUFFIXES = ['', ':fence', ':queue', ':waiters', ':writers', ':holders', ':handoff'];
+import { slotOf, tagForSlot } from './cluster-slot';
+
+const SUFFIXES = ['', ':queue', ':waiters', ':writers', ':holders', ':handoff'];
 const PERMITS_SUFFIX = ':permits';
 
 /**
@@ -39,6 +41,15 @@ export function hashTag(key: string): string {
   return key.replace(/[%}]/g, (c) => (c === '%' ? '%25' : '%7D'));
 }
 
+/**
+ * The fencing counter of one Cluster slot, shared by every lock whose key hashes there: a
+ * bounded set (at most 16384 per prefix) instead of one counter per lock, and each named with a
+ * hash tag of that slot, so a script still touches one slot and the counter moves with it.
+ */
+export function fencingCounterKey(prefix: string, slot: number): string {
+  return `${prefix}fence{${tagForSlot(slot)}}`;
+}
+
 export function lockResource(
   prefix: string,
   namespace: string,
@@ -48,15 +59,18 @@ export function lockResource(
 ): LockResource {
   // The braces make the whole (encoded) key the Redis Cluster hash tag, shared by every
   // companion key.
-  const id = `${prefix}${namespace}{${hashTag(key)}}`;
+  const tag = hashTag(key);
+  const id = `${prefix}${namespace}{${tag}}`;
+  const fence = fencingCounterKey(prefix, slotOf(tag));
   const storeKeys = SUFFIXES.map((suffix) => id + suffix);
+  storeKeys.splice(1, 0, fence);
   // A semaphore keeps its permit count next to it, so that every caller counts the same permits.
   if (mode === 's') storeKeys.push(id + PERMITS_SUFFIX);
   return {
     key,
     id,
     storeKeys,
-    fastKeys: [id, id + SUFFIXES[1]],
+    fastKeys: [id, fence],
     holderKeys: [id],
     channel: `${id}:wake`,
     mode,

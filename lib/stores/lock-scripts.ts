@@ -38,7 +38,7 @@ export const PERMITS_IN_USE = 'permits';
  *              release in between leaves it free for that waiter rather than handing over.)
  *              While read locks are held it is the readers marker, which lives exactly as long
  *              as the latest read lease.
- *   KEYS[2] F  fencing counter
+ *   KEYS[2] F  fencing counter of the lock's Cluster slot (not of the lock: see lock-resource.ts)
  *   KEYS[3] Q  waiters in arrival order: zset token -> sequence number
  *   KEYS[4] T  waiter leases: zset token -> ms when the waiter is presumed dead
  *   KEYS[5] W  waiting writers (exclusive waiters): zset token -> sequence, a subset of Q
@@ -53,15 +53,16 @@ export const PERMITS_IN_USE = 'permits';
  * Modes: 'x' exclusive (plain or write lock), 'r' read lock, 's' semaphore permit.
  */
 export const FENCE_FUNCTION = `
--- A token is the counter plus one, or the server's clock in microseconds when that is higher.
--- The clock keeps tokens increasing where the counter alone would not: after the counter
--- expired (a day after its last use), or after a failover to a replica that had not yet
--- received its latest increments.
-local function next_fence(retention)
+-- KEYS[2] is the counter of the lock's Cluster slot, shared by every lock of that slot: still
+-- strictly increasing for each of them. A token is the counter plus one, or the server's clock
+-- in microseconds when that is higher. The clock keeps tokens increasing where the counter
+-- alone would not: after a restart without persistence, or after a failover to a replica that
+-- had not yet received its latest increments.
+local function next_fence()
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
   local fence = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') + 1, now)
-  redis.call('SET', KEYS[2], string.format('%.0f', fence), 'PX', retention)
+  redis.call('SET', KEYS[2], string.format('%.0f', fence))
   return fence
 end
 `;
@@ -153,7 +154,7 @@ local function drop_shared(token, now)
 end
 -- Gives the resource to the waiters at the head of the line for as long as they fit, and tells
 -- each one on the channel ('token fence lease-ms'). sem: semaphore with 'limit' permits.
-local function handoff(now, sem, limit, channel, retention)
+local function handoff(now, sem, limit, channel)
   prune(now)
   while true do
     local head = redis.call('ZRANGE', Q, 0, 0)[1]
@@ -177,7 +178,7 @@ local function handoff(now, sem, limit, channel, retention)
       end
       dequeue(head)
       if writer then hold_exclusive(head, ttl) else hold_shared(head, ttl, now, not sem) end
-      local fence = string.format('%.0f', next_fence(retention))
+      local fence = string.format('%.0f', next_fence())
       redis.call('PUBLISH', channel, head .. ' ' .. fence .. ' ' .. ttl)
       if writer then return end
     end
@@ -186,7 +187,7 @@ end
 `;
 
 /**
- * The uncontended exclusive acquire: KEYS L, F; ARGV token, lease ms, fencing retention ms.
+ * The uncontended exclusive acquire: KEYS L, F; ARGV token, lease ms.
  * Returns the new fencing token, or nil when the lock is held or handed to a waiter.
  */
 export const FAST_ACQUIRE_SCRIPT = script(
@@ -199,13 +200,13 @@ if not redis.call('SET', L, token, 'NX', 'PX', ttl) then
   if holder ~= token and holder ~= token .. '${WAITED_MARK}' then return false end
   redis.call('PEXPIRE', L, ttl)
 end
-return next_fence(ARGV[3])
+return next_fence()
 `,
 );
 
 /**
- * ARGV: token, lease ms, mode, permit limit, waiter lease ms (0: do not queue), wake channel,
- * fencing retention ms. Returns the new fencing token, or {hint}: ms until the blocking lease
+ * ARGV: token, lease ms, mode, permit limit, waiter lease ms (0: do not queue), wake channel.
+ * Returns the new fencing token, or {hint}: ms until the blocking lease
  * ends if this caller is next in line, else -1; or {'permits', count} when the semaphore is in
  * use with another permit count.
  */
@@ -213,7 +214,7 @@ export const ACQUIRE_SCRIPT = script(
   'acquire',
   `${PRELUDE}
 local token, ttl, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local limit, lease, channel, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7]
+local limit, lease, channel = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 local now = clock()
 prune(now)
 
@@ -238,7 +239,7 @@ elseif redis.call('ZSCORE', H, token) then
 end
 if owned then
   if mode == 's' then fit_permits(now, limit) end
-  return next_fence(retention)
+  return next_fence()
 end
 
 local holder = redis.call('GET', L)
@@ -265,9 +266,9 @@ if free and turn then
   else
     hold_shared(token, ttl, now, mode == 'r')
   end
-  local fence = next_fence(retention)
+  local fence = next_fence()
   -- A shared hold can leave room for the next in line.
-  if mode ~= 'x' then handoff(now, mode == 's', limit, channel, retention) end
+  if mode ~= 'x' then handoff(now, mode == 's', limit, channel) end
   if mode == 's' then fit_permits(now, limit) end
   return fence
 end
@@ -290,7 +291,7 @@ if lease > 0 then
 end
 
 -- Free but not this caller's turn (a holder's lease ran out): hand it to the line now.
-if free and head and head ~= token then handoff(now, mode == 's', limit, channel, retention) end
+if free and head and head ~= token then handoff(now, mode == 's', limit, channel) end
 if mode == 's' then fit_permits(now, limit) end
 
 if head ~= token then return {-1} end
@@ -346,7 +347,7 @@ return 1
 );
 
 /**
- * ARGV: token, mode, wake channel, permit limit, fencing retention ms. The token lets go of the
+ * ARGV: token, mode, wake channel, permit limit. The token lets go of the
  * resource: its hold if it has one (a release; or, for a waiter giving up, a hand-over or an
  * acquire whose reply was lost, which its caller does not know it has) and its place in line
  * if it has one, then the resource goes to the next in line. Returns 1 when a live hold was
@@ -355,7 +356,7 @@ return 1
 export const RELEASE_SCRIPT = script(
   'release',
   `${PRELUDE}
-local token, mode, channel, limit, retention = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local token, mode, channel, limit = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local now = clock()
 if mode == 's' then limit = tonumber(redis.call('GET', N)) or limit end
 local queued = redis.call('ZSCORE', Q, token)
@@ -369,7 +370,7 @@ else
   dropped = drop_shared(token, now)
 end
 if not queued and not dropped then return 0 end
-handoff(now, mode == 's', limit, channel, retention)
+handoff(now, mode == 's', limit, channel)
 if mode == 's' then fit_permits(now, limit) end
 return dropped or 0
 `,

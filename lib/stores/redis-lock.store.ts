@@ -1,6 +1,5 @@
 import { monotonicNow } from '../clock';
 import {
-  FENCING_RETENTION_MS,
   RETRY_BACKOFF_MAX_MS,
   RETRY_BACKOFF_MIN_MS,
 } from '../distributed-lock.constants';
@@ -106,7 +105,6 @@ export class RedisLockStore implements LockStore {
         resource.limit,
         waiterLeaseMs,
         resource.channel,
-        FENCING_RETENTION_MS,
       ],
       bound,
     );
@@ -127,7 +125,7 @@ export class RedisLockStore implements LockStore {
     const reply = await this.run(
       FAST_ACQUIRE_SCRIPT,
       resource.fastKeys,
-      [token, ttlMs, FENCING_RETENTION_MS],
+      [token, ttlMs],
       bound,
     );
     return typeof reply === 'number' ? this.replicated(resource, token, reply) : null;
@@ -171,7 +169,7 @@ export class RedisLockStore implements LockStore {
     return this.run(
       RELEASE_SCRIPT,
       resource.storeKeys,
-      [token, resource.mode, resource.channel, resource.limit, FENCING_RETENTION_MS],
+      [token, resource.mode, resource.channel, resource.limit],
       bound,
     );
   }
@@ -191,7 +189,7 @@ export class RedisLockStore implements LockStore {
     const reply = (await this.run(
       CLAIM_SCRIPT,
       [...resource.fastKeys, recordKey(resource)],
-      [token, ttlMs, FENCING_RETENTION_MS, fingerprint, retentionMs],
+      [token, ttlMs, fingerprint, retentionMs],
       bound,
     )) as [string, string | number | undefined];
     switch (reply[0]) {

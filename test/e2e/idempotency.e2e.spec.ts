@@ -172,7 +172,10 @@ describe.each<Adapter>(['express', 'fastify'])('@Idempotent on %s, two instances
       const cases = [
         request(a.url).post('/orders').send({}),
         request(a.url).post('/orders').set('Idempotency-Key', '').send({}),
-        request(a.url).post('/orders').set('Idempotency-Key', ['k1', 'k2'] as unknown as string).send({}),
+        request(a.url)
+          .post('/orders')
+          .set('Idempotency-Key', ['k1', 'k2'] as unknown as string)
+          .send({}),
         request(a.url).post('/orders').set('Idempotency-Key', '"unterminated').send({}),
         request(a.url).post('/orders').set('Idempotency-Key', 'x'.repeat(256)).send({}),
         request(a.url).post('/orders').set('Idempotency-Key', secret).send({}),
@@ -210,6 +213,15 @@ describe.each<Adapter>(['express', 'fastify'])('@Idempotent on %s, two instances
       expect(textAgain.text).toBe(text.text);
       expect(textAgain.headers['content-type']).toBe(text.headers['content-type']);
       expect(await runs.count('text')).toBe(1);
+    });
+
+    it('never stores a streamed response: the claim is given back and a retry runs again', async () => {
+      const first = await post(a, '/orders/file', 'file-1');
+      expect(first.status).toBe(201);
+      const again = await post(b, '/orders/file', 'file-1');
+      expect(again.status).toBe(201);
+      expect(again.headers['idempotent-replayed']).toBeUndefined();
+      expect(await runs.count('file')).toBe(2);
     });
 
     it('does not store a 409 from @WithLock on the same handler: the retry runs', async () => {
@@ -256,7 +268,7 @@ describe.each<Adapter>(['express', 'fastify'])('@Idempotent on %s, two instances
         post(a, '/orders/validated', 'left-3', { sku: 'V', qty: 0 }),
       ]);
       const keys = (await fx.redis.keys('lock:*')).sort();
-      expect(keys.filter((k) => !/:(record|fence)$/.test(k))).toEqual([]);
+      expect(keys.filter((k) => !/(:record|fence\{[0-9a-z]+\})$/.test(k))).toEqual([]);
       expect(a.app.get(LockService).heldCount + b.app.get(LockService).heldCount).toBe(0);
     });
   });
@@ -307,6 +319,34 @@ describe('@Idempotent on the memory store', () => {
         201,
       );
       expect(app.app.get(LockService).heldCount).toBe(0);
+    });
+  });
+});
+
+describe('@Idempotent with module defaults', () => {
+  const fx = useRedisServer({ flush: true });
+
+  describe('header and onInFlight set in forRoot', () => {
+    let app: IdempotentApp;
+    beforeAll(async () => {
+      app = await startIdempotentApp({
+        redisUrl: fx.server.url,
+        adapter: 'express',
+        workMs: 200,
+        idempotency: { header: 'X-Request-Id', onInFlight: 'wait' },
+      });
+    });
+    afterAll(() => app?.close());
+
+    it('reads the key from the configured header and waits for duplicates', async () => {
+      const send = () =>
+        request(app.url).post('/orders').set('X-Request-Id', 'r1').send({ sku: 'D' });
+      const responses = await Promise.all([send(), send(), send()]);
+      expect(countStatuses(responses)).toEqual({ 201: 3 });
+      expect(await app.app.get(RunCounter).count('create')).toBe(1);
+      const wrongHeader = await post(app, '/orders', 'r1', { sku: 'D' });
+      expect(wrongHeader.status).toBe(400);
+      expect(wrongHeader.body.detail).toContain('X-Request-Id');
     });
   });
 });

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { LockService } from '../../lib';
 import { RedisServer, startRedisServer } from '../support/redis-server';
 import { redisClient, SampleApp, startSampleApp, waitFor } from './support/sample-app';
+import { fenceKeyOf } from '../support/fence-keys';
 
 describe('two applications in one process, each on its own Redis', () => {
   const servers: RedisServer[] = [];
@@ -45,6 +46,6 @@ describe('two applications in one process, each on its own Redis', () => {
     expect((await slowA).status).toBe(201);
     expect((await slowB).status).toBe(201);
     // Each app took the lock in its own Redis.
-    for (const client of clients) expect(await client.exists('lock:{order:1}:fence')).toBe(1);
+    for (const client of clients) expect(await client.exists(fenceKeyOf('order:1'))).toBe(1);
   });
 });

@@ -1,6 +1,7 @@
 import { LockService } from '../../lib';
 import { waitUntil } from '../support/spawn-worker';
 import { useRedisServer } from '../support/use-redis-server';
+import { isFenceCounter } from '../support/fence-keys';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -134,7 +135,7 @@ describe('connections that fail or close around a wait (real redis-server)', () 
       }
       await waitUntil(async () => (await lockKeysLeft()).length === 0, 'every lock is released');
       const companions = (await fixture.redis.keys('lock:{killed:*}')).filter(
-        (k) => !k.endsWith(':fence'),
+        (k) => !isFenceCounter(k),
       );
       expect(companions).toEqual([]);
     } finally {

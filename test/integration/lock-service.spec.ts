@@ -11,6 +11,8 @@ import { RedisLockStore } from '../../lib/stores/redis-lock.store';
 import { startRedisServer } from '../support/redis-server';
 import { waitUntil } from '../support/spawn-worker';
 import { useRedisServer } from '../support/use-redis-server';
+import { fenceKeyOf } from '../support/fence-keys';
+import { slotOf } from '../../lib/stores/cluster-slot';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -384,10 +386,11 @@ describe('LockService on Redis only', () => {
   it('keeps every key of a lock in one hash slot', async () => {
     const lock = await locks.acquire('order:7');
     const keys = (await fixture.redis.keys('it:*')).sort();
-    expect(keys).toEqual(['it:{order:7}', 'it:{order:7}:fence']);
-    // Redis Cluster hashes only the text between the first '{' and the next '}'.
+    expect(keys).toEqual([fenceKeyOf('order:7', 'it:'), 'it:{order:7}'].sort());
+    // Redis Cluster hashes only the text between the first '{' and the next '}': the lock and
+    // its slot's fencing counter hash to the same slot.
     const hashTag = (k: string) => k.slice(k.indexOf('{') + 1, k.indexOf('}', k.indexOf('{')));
-    expect(new Set(keys.map(hashTag))).toEqual(new Set(['order:7']));
+    expect(new Set(keys.map((k) => slotOf(hashTag(k))))).toEqual(new Set([slotOf('order:7')]));
     await lock.release();
   });
 
@@ -411,26 +414,26 @@ describe('LockService on Redis only', () => {
 
   it('a stale counter (a failover to a replica that missed increments) still gives a higher token', async () => {
     const first = await locks.acquire('stale-fence');
-    const stale = await fixture.redis.get('it:{stale-fence}:fence');
+    const stale = await fixture.redis.get(fenceKeyOf('stale-fence', 'it:'));
     const second = await locks.acquire('stale-fence', { waitTimeout: 0 }).catch(() => null);
     expect(second).toBeNull();
     await first.release();
     const next = await locks.acquire('stale-fence');
     await next.release();
-    await fixture.redis.set('it:{stale-fence}:fence', stale!, 'PX', 60_000);
+    await fixture.redis.set(fenceKeyOf('stale-fence', 'it:'), stale!);
     const afterRollback = await locks.acquire('stale-fence');
     expect(afterRollback.fencingToken).toBeGreaterThan(next.fencingToken);
     await afterRollback.release();
   });
 
-  it('lets fencing counters expire, and a new counter starts above every earlier token', async () => {
+  it('keeps one counter per slot, and a lost counter starts again above every earlier token', async () => {
     const first = await locks.acquire('fenced');
     await first.release();
-    expect(await fixture.redis.pttl('it:{fenced}:fence')).toBeGreaterThan(0);
+    expect(await fixture.redis.pttl(fenceKeyOf('fenced', 'it:'))).toBe(-1);
     const second = await locks.acquire('fenced');
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
     await second.release();
-    await fixture.redis.del('it:{fenced}:fence'); // as if its retention had run out
+    await fixture.redis.del(fenceKeyOf('fenced', 'it:')); // as after a restart without persistence
     const third = await locks.acquire('fenced');
     expect(third.fencingToken).toBeGreaterThan(second.fencingToken);
     expect(Number.isSafeInteger(third.fencingToken)).toBe(true);

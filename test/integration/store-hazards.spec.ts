@@ -6,6 +6,7 @@ import type { LockStore } from '../../lib/stores/lock-store.interface';
 import { MemoryLockStore } from '../../lib/stores/memory-lock.store';
 import { RedisLockStore } from '../../lib/stores/redis-lock.store';
 import { useRedisServer } from '../support/use-redis-server';
+import { isFenceCounter } from '../support/fence-keys';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,7 +46,7 @@ const backends: Backend[] = [
     store: () => new RedisLockStore(new Redis(fixture.server.url), true, 2_000),
     service: () => new LockService({ redis: fixture.server.url }),
     leftovers: async () =>
-      (await fixture.redis.keys(`${PREFIX}*`)).filter((k) => !k.endsWith(':fence')).sort(),
+      (await fixture.redis.keys(`${PREFIX}*`)).filter((k) => !isFenceCounter(k)).sort(),
     content: () => redisContent(fixture.redis),
   },
   {

@@ -14,4 +14,4 @@ npm install --no-save --no-audit --no-fund @nestjs/common@11 @nestjs/core@11 @ne
 node -e "console.log('NestJS', require('@nestjs/core/package.json').version)"
 npx tsc -p tsconfig.json --noEmit
 npm run build
-npx jest
+npx jest "$@"

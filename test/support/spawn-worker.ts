@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { fenceKeyOf } from './fence-keys';
 
 /** One JSON line a worker printed: `{ event, ...data }`. */
 export type WorkerMessage = { event: string } & Record<string, unknown>;
@@ -134,7 +135,7 @@ export function lockKeys(key: string, namespace = '') {
   const id = `lock:${namespace}{${key}}`;
   return {
     lock: id,
-    fence: `${id}:fence`,
+    fence: fenceKeyOf(key),
     queue: `${id}:queue`,
     waiters: `${id}:waiters`,
     writers: `${id}:writers`,

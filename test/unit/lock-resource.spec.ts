@@ -1,3 +1,4 @@
+import { slotOf, tagForSlot } from '../../lib/stores/cluster-slot';
 import { hashTag, lockResource } from '../../lib/stores/lock-resource';
 
 /** What Redis Cluster hashes: the text from the first '{' to the next '}', unless empty. */
@@ -51,8 +52,25 @@ describe('hashTag', () => {
   });
 });
 
+describe('slotOf and tagForSlot', () => {
+  it('computes the slots Redis Cluster documents', () => {
+    // CLUSTER KEYSLOT somekey = 11058; {foo}... hashes "foo" = 12182; CRC16("123456789") = 0x31C3.
+    expect(slotOf('somekey')).toBe(11058);
+    expect(slotOf('foo')).toBe(12182);
+    expect(slotOf('123456789')).toBe(0x31c3 % 16384);
+  });
+
+  it('has a short tag for every one of the 16384 slots', () => {
+    for (let slot = 0; slot < 16384; slot++) {
+      const tag = tagForSlot(slot);
+      expect(tag.length).toBeLessThanOrEqual(4);
+      if (slotOf(tag) !== slot) throw new Error(`tag ${tag} is not in slot ${slot}`);
+    }
+  });
+});
+
 describe('lockResource', () => {
-  it.each(AWKWARD_KEYS)('puts every key and the channel of %p in one slot, by its tag', (key) => {
+  it.each(AWKWARD_KEYS)('puts every key and the channel of %p in one slot', (key) => {
     for (const [namespace, mode, permits] of [
       ['', 'x', 0],
       ['', 'r', 0],
@@ -61,7 +79,10 @@ describe('lockResource', () => {
       const resource = lockResource('lock:', namespace, key, mode, permits);
       const names = [...resource.storeKeys, ...resource.fastKeys, ...resource.holderKeys];
       for (const name of [...names, resource.channel]) {
-        expect(hashedPart(name)).toBe(hashTag(key));
+        // Its own keys by its tag; the shared fencing counter by a tag of the same slot.
+        if (name.startsWith('lock:fence{'))
+          expect(slotOf(hashedPart(name))).toBe(slotOf(hashTag(key)));
+        else expect(hashedPart(name)).toBe(hashTag(key));
       }
     }
   });

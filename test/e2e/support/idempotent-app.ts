@@ -15,6 +15,7 @@ import {
   ParseIntPipe,
   Post,
   Res,
+  StreamableFile,
   ValidationPipe,
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
@@ -171,6 +172,13 @@ export function ordersController(workMs: number) {
     @Post('locked-inside')
     async lockedInside(@Body() _body: { sku: string }) {
       return { order: await this.runs.hit('locked-inside') };
+    }
+
+    @Post('file')
+    @Idempotent()
+    async file() {
+      await this.runs.hit('file');
+      return new StreamableFile(Buffer.from('file body'));
     }
 
     @Get('plain')
