@@ -1,8 +1,5 @@
 import { monotonicNow } from '../clock';
-import {
-  RETRY_BACKOFF_MAX_MS,
-  RETRY_BACKOFF_MIN_MS,
-} from '../distributed-lock.constants';
+import { RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MIN_MS } from '../distributed-lock.constants';
 import { MESSAGES } from '../distributed-lock.messages';
 import { LockStoreUnavailableError } from '../errors/lock-store-unavailable.error';
 import type {
@@ -98,14 +95,7 @@ export class RedisLockStore implements LockStore {
     const reply = await this.run(
       ACQUIRE_SCRIPT,
       resource.storeKeys,
-      [
-        token,
-        ttlMs,
-        resource.mode,
-        resource.limit,
-        waiterLeaseMs,
-        resource.channel,
-      ],
+      [token, ttlMs, resource.mode, resource.limit, waiterLeaseMs, resource.channel],
       bound,
     );
     if (typeof reply === 'number') return this.replicated(resource, token, reply);
@@ -122,12 +112,7 @@ export class RedisLockStore implements LockStore {
     ttlMs: number,
     bound?: CallBound,
   ): Promise<number | null> {
-    const reply = await this.run(
-      FAST_ACQUIRE_SCRIPT,
-      resource.fastKeys,
-      [token, ttlMs],
-      bound,
-    );
+    const reply = await this.run(FAST_ACQUIRE_SCRIPT, resource.fastKeys, [token, ttlMs], bound);
     return typeof reply === 'number' ? this.replicated(resource, token, reply) : null;
   }
 

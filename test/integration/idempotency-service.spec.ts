@@ -63,7 +63,8 @@ describe.each(stores)('IdempotencyService.run on the %s', (_name, onRedis) => {
       if (onRedis) {
         // Nothing but outcomes and fencing counters stays: no lock, queue or waiter key.
         const keys = await allKeys(fixture.redis);
-        for (const k of keys) expect(k).toMatch(/^lock:(idem:\{[^}]+\}:record|fence\{[0-9a-z]+\})$/);
+        for (const k of keys)
+          expect(k).toMatch(/^lock:(idem:\{[^}]+\}:record|fence\{[0-9a-z]+\})$/);
       } else {
         // The memory twin: no resource is held or waited for.
         const { store } = locks as unknown as { store: unknown };
