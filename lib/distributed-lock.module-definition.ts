@@ -4,6 +4,7 @@ import type { DistributedLockModuleOptions } from './interfaces/distributed-lock
 export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =
   new ConfigurableModuleBuilder<DistributedLockModuleOptions>({ moduleName: 'DistributedLock' })
     .setClassMethodName('forRoot')
+    .setFactoryMethodName('createDistributedLockOptions')
     .setExtras({ isGlobal: false }, (definition, extras) => ({
       ...definition,
       global: extras.isGlobal,

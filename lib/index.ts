@@ -17,6 +17,10 @@ export type {
   DistributedLockModuleOptions,
   RedisClientLike,
 } from './interfaces/distributed-lock-module-options.interface';
+export type {
+  DistributedLockModuleAsyncOptions,
+  DistributedLockOptionsFactory,
+} from './interfaces/distributed-lock-module-async-options.interface';
 export type { LockMode, LockOptions } from './interfaces/lock-options.interface';
 export type { WithLockOptions } from './interfaces/with-lock-options.interface';
 export type { HeldLock, Lock, MultiLock } from './interfaces/lock.interface';

@@ -88,6 +88,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     release: (lock) => this.releaseInStore(lock),
   };
 
+  /** Nest passes the module's options; without Nest, `new LockService(options)`, then `close()`. */
   constructor(
     @Optional() @Inject(MODULE_OPTIONS_TOKEN) options: DistributedLockModuleOptions = {},
   ) {
@@ -124,6 +125,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
    * `LockNotAcquiredError` after that. An array of keys is taken all or none.
    */
   acquire(key: string, options?: LockOptions): Promise<Lock>;
+  /** Takes the locks on all `keys` or none, waiting up to `waitTimeout`, as for one key. */
   acquire(keys: readonly string[], options?: LockOptions): Promise<MultiLock>;
   async acquire(key: string | readonly string[], options?: LockOptions): Promise<Held> {
     return this.takeOrThrow(key, normalizeKeys(key, 'acquire'), options);
@@ -131,6 +133,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
 
   /** Takes the lock only if it is free now; never waits. */
   tryAcquire(key: string, options?: Omit<LockOptions, 'waitTimeout'>): Promise<Lock | null>;
+  /** Takes the locks on all `keys` only if all are free now; never waits. */
   tryAcquire(
     keys: readonly string[],
     options?: Omit<LockOptions, 'waitTimeout'>,
@@ -149,6 +152,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
    * Resolves `fn`'s result; `fn`'s own error is never replaced by a release error.
    */
   using<T>(key: string, fn: (lock: Lock) => T | Promise<T>, options?: LockOptions): Promise<T>;
+  /** Runs `fn` holding the locks on all `keys` (taken all or none) and always releases them. */
   using<T>(
     keys: readonly string[],
     fn: (lock: MultiLock) => T | Promise<T>,
@@ -303,6 +307,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     return result;
   }
 
+  /** Nest's init hook: checks the store's setup (eviction policy) as `evictionPolicy` says. */
   async onModuleInit(): Promise<void> {
     liveServices.add(this);
     if (this.options.evictionPolicy === 'ignore') return;
@@ -318,6 +323,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     for (const problem of problems) this.logger.warn(problem);
   }
 
+  /** Nest's shutdown hook: stops renewals (held locks expire with their lease), closes the store. */
   async onApplicationShutdown(): Promise<void> {
     this.closing = true;
     liveServices.delete(this);

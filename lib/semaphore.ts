@@ -13,8 +13,11 @@ export type PermitOptions = Omit<LockOptions, 'mode'>;
  * first served. Each permit is a `Lock`: its own token, fencing token, lease and watchdog.
  */
 export class Semaphore {
+  /** Use `LockService.semaphore(key, permits)`, which checks its arguments. */
   constructor(
+    /** The key the permits are counted under. */
     readonly key: string,
+    /** How many holders the semaphore admits at once. */
     readonly permits: number,
     private readonly service: LockService,
   ) {}

@@ -3,9 +3,13 @@ import type { KeyProblem } from '../idempotency/idempotency-key';
 
 /** An RFC 9457 problem body; the client's key is never part of it. */
 export interface ProblemDetails {
+  /** A URI that identifies the kind of problem. */
   readonly type: string;
+  /** A short summary of the kind of problem. */
   readonly title: string;
+  /** The HTTP status code. */
   readonly status: number;
+  /** What went wrong with this request. */
   readonly detail: string;
 }
 
@@ -24,8 +28,11 @@ const KEY_DETAIL: Record<KeyProblem, (header: string) => string> = {
 
 /** 400: the idempotency key header is missing, repeated or malformed. */
 export class IdempotencyKeyError extends HttpException {
+  /** Builds the 400 problem body for `header` and what is wrong with it. */
   constructor(
+    /** The name of the idempotency key header. */
     readonly header: string,
+    /** What is wrong with the header: `'missing'`, `'repeated'` or `'invalid'`. */
     readonly problem: KeyProblem,
   ) {
     super(problem400(header, problem), HttpStatus.BAD_REQUEST);
@@ -39,7 +46,11 @@ function problem400(header: string, why: KeyProblem): ProblemDetails {
 
 /** 409: a request with the same key is still being processed; retry after `retryAfterSeconds`. */
 export class IdempotencyConflictError extends HttpException {
-  constructor(readonly retryAfterSeconds: number) {
+  /** Builds the 409 problem body; `retryAfterSeconds` is sent as `Retry-After`. */
+  constructor(
+    /** When the client may retry, in seconds. */
+    readonly retryAfterSeconds: number,
+  ) {
     super(
       problem(
         409,
@@ -54,6 +65,7 @@ export class IdempotencyConflictError extends HttpException {
 
 /** 422: the key was used before with a different request (another fingerprint). */
 export class IdempotencyMismatchError extends HttpException {
+  /** Builds the 422 problem body. */
   constructor() {
     super(
       problem(
@@ -69,6 +81,7 @@ export class IdempotencyMismatchError extends HttpException {
 
 /** 500: the stored outcome for this key cannot be read back; the work is not run again. */
 export class IdempotencyRecordError extends HttpException {
+  /** Builds the 500 problem body. */
   constructor() {
     super(
       problem(

@@ -3,6 +3,7 @@
  * parameter of the method). Thrown when the class is defined, never at call time.
  */
 export class LockKeyTemplateError extends Error {
+  /** `message` says which template and what is wrong with it. */
   constructor(message: string) {
     super(message);
     this.name = 'LockKeyTemplateError';

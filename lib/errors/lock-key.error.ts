@@ -6,6 +6,7 @@ import { BadRequestException } from '@nestjs/common';
  * locked or run. A `BadRequestException`, so a controller answers 400.
  */
 export class LockKeyError extends BadRequestException {
+  /** `message` says which part of the key could not be resolved, and why. */
   constructor(message: string) {
     super(message);
     this.name = 'LockKeyError';

@@ -7,6 +7,7 @@ import { MESSAGES } from '../distributed-lock.messages';
  * The message never contains the key: keys are built from request data.
  */
 export class LockNotAcquiredError extends HttpException {
+  /** The 409 body is a fixed message; `key` and `waitedMs` are for the server side only. */
   constructor(
     /** The key (or keys) that could not be locked, as the caller gave it. */
     readonly key: string | readonly string[],

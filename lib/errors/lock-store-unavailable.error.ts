@@ -7,6 +7,7 @@ import { MESSAGES } from '../distributed-lock.messages';
  * The underlying error is kept in `cause` and never sent to HTTP clients.
  */
 export class LockStoreUnavailableError extends HttpException {
+  /** `cause` is the store's own error, kept for logs. */
   constructor(cause: unknown) {
     super(MESSAGES.unavailable, HttpStatus.SERVICE_UNAVAILABLE, { cause });
     this.name = 'LockStoreUnavailableError';

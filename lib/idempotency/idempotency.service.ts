@@ -50,6 +50,7 @@ export type Begun =
 export class IdempotencyService {
   private readonly logger = new Logger(LOGGER_CONTEXT);
 
+  /** Nest injects the module's `LockService`; claims live on its store. */
   constructor(@Inject(LockService) private readonly locks: LockService) {}
 
   /**

@@ -13,7 +13,9 @@ export interface RedisConnectionLike {
 
 /** The subset of an ioredis client (standalone or cluster) that the Redis store uses. */
 export interface RedisClientLike extends RedisConnectionLike {
+  /** Runs a loaded Lua script by its SHA-1 (`EVALSHA`). */
   evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** Runs a Lua script by its text (`EVAL`), when `EVALSHA` finds it not loaded. */
   eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
   /** Runs commands back to back on one connection (one node of a Cluster): for `WAIT`. */
   pipeline(commands: (string | number)[][]): {
@@ -36,6 +38,7 @@ export interface RedisSubscriberLike extends RedisConnectionLike {
   on(event: 'ready', listener: () => void): unknown;
 }
 
+/** Options of `forRoot()`, and what a `forRootAsync()` factory returns; all optional. */
 export interface DistributedLockModuleOptions {
   /**
    * Where locks live: a `redis://` URL, ioredis options, or an existing ioredis client (which the

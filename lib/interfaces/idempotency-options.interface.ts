@@ -51,6 +51,7 @@ export interface IdempotencyOptions extends IdempotencyRunOptions {
 
 /** What `IdempotencyService.run` resolves: the outcome, and whether it was a stored one. */
 export interface IdempotentResult<T> {
+  /** What `fn` resolved, now or in the earlier run whose outcome was stored. */
   readonly value: T;
   /** `true` when `fn` did not run and `value` is the outcome stored by an earlier run. */
   readonly replayed: boolean;
@@ -67,5 +68,6 @@ export interface IdempotencyClaim {
   readonly signal: AbortSignal;
   /** Epoch ms until which the claim's lease is proven. */
   readonly validUntil: number;
+  /** Whether the claim is still held: its lease is proven until now. */
   isHeld(): boolean;
 }
