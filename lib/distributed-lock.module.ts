@@ -1,17 +1,23 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { ConfigurableModuleClass } from './distributed-lock.module-definition';
+import { ConfigurableModuleClass, OPTIONS_TYPE } from './distributed-lock.module-definition';
 import { LockBindingExplorer } from './lock-binding.explorer';
 import { LockService } from './lock.service';
 import { IdempotencyService } from './idempotency/idempotency.service';
 
 /**
- * Registers `LockService` and `IdempotencyService`, and makes `@WithLock` work on this application's providers and
- * controllers. `forRoot(options)` or `forRootAsync({ imports, inject, useFactory })`.
+ * Registers `LockService` and `IdempotencyService`, and makes `@WithLock` and `@Idempotent()`
+ * work on this application's providers and controllers. `forRoot(options)` (no options: the
+ * in-memory store) or `forRootAsync({ imports, inject, useFactory | useClass | useExisting })`.
  */
 @Module({
   imports: [DiscoveryModule],
   providers: [LockService, IdempotencyService, LockBindingExplorer],
   exports: [LockService, IdempotencyService],
 })
-export class DistributedLockModule extends ConfigurableModuleClass {}
+export class DistributedLockModule extends ConfigurableModuleClass {
+  /** The module with `options`; without any, on the in-memory store (one process only). */
+  static forRoot(options: typeof OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}

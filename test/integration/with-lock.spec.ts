@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import {
   DistributedLockModule,
   DistributedLockModuleOptions,
+  DistributedLockOptionsFactory,
   LockKeyError,
   LockKeyTemplateError,
   LockNotAcquiredError,
@@ -289,8 +290,8 @@ describe('@WithLock across applications', () => {
   it('forRootAsync takes its options from a class, and never closes a client it was given', async () => {
     const client = new Redis(fixture.server.url);
     @Injectable()
-    class LockOptionsFactory {
-      create(): DistributedLockModuleOptions {
+    class LockOptionsFactory implements DistributedLockOptionsFactory {
+      createDistributedLockOptions(): DistributedLockModuleOptions {
         return { redis: client, keyPrefix: 'cls:' };
       }
     }

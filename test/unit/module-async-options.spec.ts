@@ -115,3 +115,19 @@ describe('DistributedLockModule.forRootAsync', () => {
     }
   });
 });
+
+describe('DistributedLockModule.forRoot() with no argument', () => {
+  it('type-checks and runs on the in-memory store', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [DistributedLockModule.forRoot()],
+    }).compile();
+    const app = await moduleRef.init();
+    try {
+      const lock = await app.get(LockService).acquire('no-options');
+      expect(lock.isHeld()).toBe(true);
+      await lock.release();
+    } finally {
+      await app.close();
+    }
+  });
+});
