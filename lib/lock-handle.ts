@@ -168,6 +168,14 @@ export class LockHandle implements Lock {
     if (wasHeld) this.hooks.settled(this);
   }
 
+  /**
+   * @internal Lets the lock end by itself: the watchdog stops and the store's lease runs out
+   * (`holdAtLeast`). It no longer counts as held here.
+   */
+  leaveToExpire(): void {
+    this.releasedInStore();
+  }
+
   /** Stops the watchdog without touching the store (service shutdown). */
   abandon(): void {
     this.stop();

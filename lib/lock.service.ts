@@ -247,7 +247,8 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
       if (skip) return undefined;
       throw new LockNotAcquiredError(key, Math.round(monotonicNow() - started));
     }
-    return this.runHolding(lock, fn);
+    const holdAtLeast = options.holdAtLeast ?? 0;
+    return this.runHolding(lock, fn, holdAtLeast > 0 ? monotonicNow() + holdAtLeast : 0);
   }
 
   /** @internal A permit of a semaphore, waiting up to `waitTimeout`; used by `Semaphore`. */
@@ -284,14 +285,17 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * @internal Runs `fn` holding `lock` (inside its reentrancy scope) and always releases it;
-   * an Observable `fn` returns holds it until it settles (see `holdUntilSettled`).
+   * an Observable `fn` returns holds it until it settles (see `holdUntilSettled`). With
+   * `holdUntil` (monotonic ms), a lock let go sooner is left to expire then instead.
    */
-  async runHolding<T>(lock: Held, fn: () => T | Promise<T>): Promise<T> {
+  async runHolding<T>(lock: Held, fn: () => T | Promise<T>, holdUntil = 0): Promise<T> {
+    const letGo = (): Promise<void> =>
+      holdUntil > monotonicNow() ? this.keepUntil(lock, holdUntil) : this.releaseQuietly(lock);
     let result: T;
     try {
       result = await this.inScope(lock, fn);
     } catch (err) {
-      await this.releaseQuietly(lock);
+      await letGo();
       throw err;
     }
     if (isObservable(result)) {
@@ -300,10 +304,10 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
         subscribeWithinMs: this.options.ttl,
         logger: this.logger,
         inScope: (subscribe) => this.inScope(lock, subscribe),
-        release: () => this.releaseQuietly(lock),
+        release: letGo,
       }) as T;
     }
-    await this.releaseQuietly(lock);
+    await letGo();
     return result;
   }
 
@@ -356,6 +360,25 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
       (l): l is LockHandle => l instanceof LockHandle && l.resource.mode !== 's',
     );
     return handles.length > 0 ? this.context.run(handles, fn) : fn();
+  }
+
+  /**
+   * `holdAtLeast`: the lock stays taken until `until` (monotonic ms) and then expires in the
+   * store, unrenewed, as ShedLock's lock-at-least-for does. A lock this chain re-entered, or one
+   * that cannot be extended to then, is released as usual.
+   */
+  private async keepUntil(lock: Held, until: number): Promise<void> {
+    const handles = 'locks' in lock ? lock.locks : [lock];
+    if (!handles.every((h): h is LockHandle => h instanceof LockHandle)) {
+      return this.releaseQuietly(lock);
+    }
+    try {
+      const left = Math.ceil(until - monotonicNow());
+      if (left < 1 || !(await lock.extend(left))) return this.releaseQuietly(lock);
+    } catch {
+      return this.releaseQuietly(lock);
+    }
+    for (const handle of handles) handle.leaveToExpire();
   }
 
   /** A failed release must not hide the work's outcome; the lease ends it anyway. */

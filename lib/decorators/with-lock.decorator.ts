@@ -5,7 +5,7 @@ import type { WithLockOptions } from '../interfaces/with-lock-options.interface'
 import { compileKeyTemplate, KeyTemplate } from '../key-template';
 import { validateLockOptions } from '../lock-options';
 import { LockService } from '../lock.service';
-import { assertPermits } from '../validation/number-options';
+import { assertPermits, assertTimerMs } from '../validation/number-options';
 import { WITH_LOCK_OPTION_NAMES, WITH_SEMAPHORE_OPTION_NAMES } from '../validation/option-names';
 import { assertOneOf } from '../validation/option-types';
 import { unwrap, wrapMethod } from './copy-metadata';
@@ -32,7 +32,7 @@ export function WithLock(template: KeyTemplate, options: WithLockOptions = {}): 
 export function WithSemaphore(
   template: string | ((...args: never[]) => string),
   permits: number,
-  options: Omit<WithLockOptions, 'mode'> = {},
+  options: Omit<WithLockOptions, 'mode' | 'holdAtLeast'> = {},
 ): MethodDecorator {
   assertPermits(permits, '@WithSemaphore');
   validateWithLockOptions(options, WITH_SEMAPHORE_OPTION_NAMES, '@WithSemaphore');
@@ -102,7 +102,8 @@ function validateWithLockOptions(
 ): asserts options is WithLockOptions {
   const label = `${decorator} option`;
   validateLockOptions(options, names, label);
-  const { onLocked, onUnavailable } = options as WithLockOptions;
+  const { onLocked, onUnavailable, holdAtLeast } = options as WithLockOptions;
+  if (holdAtLeast !== undefined) assertTimerMs(holdAtLeast, 'holdAtLeast', label);
   if (onLocked !== undefined) assertOneOf(onLocked, ['throw', 'skip'], 'onLocked', label);
   if (onUnavailable !== undefined) {
     assertOneOf(onUnavailable, ['throw', 'run'], 'onUnavailable', label);

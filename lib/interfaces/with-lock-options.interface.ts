@@ -14,4 +14,11 @@ export interface WithLockOptions extends Omit<LockOptions, 'signal'> {
    * unlocked. Default: `'throw'`.
    */
   onUnavailable?: 'throw' | 'run';
+  /**
+   * Keeps the lock at least this many ms after it was taken, even when the method ends sooner,
+   * and then lets it expire unreleased (ShedLock's "lock at least for"). With
+   * `onLocked: 'skip'` on a scheduled job, set it a little under the period: the job runs once
+   * per period across the fleet, however the instances' timers are out of phase. Default: 0.
+   */
+  holdAtLeast?: number;
 }

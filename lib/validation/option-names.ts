@@ -42,6 +42,7 @@ export const WITH_LOCK_OPTION_NAMES = [
   'mode',
   'onLocked',
   'onUnavailable',
+  'holdAtLeast',
 ] as const;
 
 /** `@WithSemaphore` options. */
@@ -81,7 +82,7 @@ const allListed: [
   Unlisted<DistributedLockModuleOptions, typeof MODULE_OPTION_NAMES>,
   Unlisted<LockOptions, typeof LOCK_OPTION_NAMES>,
   Unlisted<WithLockOptions, typeof WITH_LOCK_OPTION_NAMES>,
-  Unlisted<Omit<WithLockOptions, 'mode'>, typeof WITH_SEMAPHORE_OPTION_NAMES>,
+  Unlisted<Omit<WithLockOptions, 'mode' | 'holdAtLeast'>, typeof WITH_SEMAPHORE_OPTION_NAMES>,
   Unlisted<Omit<LockOptions, 'mode'>, typeof PERMIT_OPTION_NAMES>,
   Unlisted<IdempotencyRunOptions, typeof IDEMPOTENCY_RUN_OPTION_NAMES>,
   Unlisted<IdempotencyOptions, typeof IDEMPOTENCY_OPTION_NAMES>,
