@@ -1,6 +1,6 @@
 import type { BenchOptions } from './scenario';
 
-export const ALL_SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6'];
+export const ALL_SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S8'];
 export const DEFAULT_S6_CYCLES = 1_000_000;
 
 export interface CliOptions extends BenchOptions {
@@ -9,7 +9,7 @@ export interface CliOptions extends BenchOptions {
   contenders: string[] | undefined;
 }
 
-export const USAGE = `npm run bench -- [--only S1,S3] [--quick] [--rounds N] [--s6-cycles N] [--contenders lib,floor]
+export const USAGE = `npm run bench -- [--only S1,S8] [--quick] [--rounds N] [--s6-cycles N] [--contenders lib,floor]
   --only        scenarios to run (default: ${ALL_SCENARIOS.join(',')})
   --quick       short runs, fewer rounds, S6 50,000 cycles (for development)
   --rounds      interleaved rounds of every scenario (default: each scenario's own)

@@ -122,6 +122,20 @@ export function evaluateTargets(reports: Map<string, ScenarioReport>): Check[] {
       ),
     );
   }
+  const s8 = reports.get('S8');
+  if (s8) {
+    checks.push(
+      ratioCheck(
+        s8,
+        'reqPerSec',
+        'idempotent',
+        'hand',
+        0.95,
+        'S8 @Idempotent() ≥ 0.95 × hand-written req/s',
+        'req/s',
+      ),
+    );
+  }
   const s6 = reports.get('S6');
   if (s6) {
     const lib = row(s6, 'lib')?.values;

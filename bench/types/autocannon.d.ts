@@ -6,7 +6,11 @@ declare module 'autocannon' {
     /** Seconds. */
     duration?: number;
     pipelining?: number;
-    /** Replace `[<id>]` in the URL with a new unique id on every request. */
+    /** Default 'GET'. */
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    /** Replace `[<id>]` in the request (URL, headers, body) with a new unique id on every request. */
     idReplacement?: boolean;
   }
 
