@@ -1,6 +1,7 @@
 export const MESSAGES = {
   notAcquired: 'The resource is locked by another request; try again later.',
   unavailable: 'The lock store is unavailable; the operation was not run.',
+  keyInvalid: 'A value this request needs is missing or invalid; the operation was not run.',
   lost: (key: string, why: string) => `Lock "${key}" was lost: ${why}`,
   releaseFailed: (key: string) =>
     `Releasing lock "${key}" failed; it will expire at the end of its lease.`,

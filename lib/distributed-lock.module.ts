@@ -1,9 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
+import { APP_FILTER, DiscoveryModule } from '@nestjs/core';
+import { LockExceptionFilter } from './errors/lock-exception.filter';
 import { ConfigurableModuleClass, OPTIONS_TYPE } from './distributed-lock.module-definition';
 import { LockBindingExplorer } from './lock-binding.explorer';
 import { LockService } from './lock.service';
 import { IdempotencyService } from './idempotency/idempotency.service';
+import { LockEvents } from './events/lock-events.service';
 
 /**
  * Registers `LockService` and `IdempotencyService`, and makes `@WithLock` and `@Idempotent()`
@@ -12,8 +14,15 @@ import { IdempotencyService } from './idempotency/idempotency.service';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [LockService, IdempotencyService, LockBindingExplorer],
-  exports: [LockService, IdempotencyService],
+  providers: [
+    LockService,
+    IdempotencyService,
+    LockBindingExplorer,
+    LockEvents,
+    // Only the lock errors: every other error goes to the application's own filters.
+    { provide: APP_FILTER, useClass: LockExceptionFilter },
+  ],
+  exports: [LockService, IdempotencyService, LockEvents],
 })
 export class DistributedLockModule extends ConfigurableModuleClass {
   /** The module with `options`; without any, on the in-memory store (one process only). */

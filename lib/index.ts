@@ -4,6 +4,7 @@ export { WithLock, WithSemaphore } from './decorators/with-lock.decorator';
 export { Semaphore } from './semaphore';
 export { Idempotent } from './decorators/idempotent.decorator';
 export { IdempotencyService } from './idempotency/idempotency.service';
+export * from './events';
 export type {
   IdempotencyClaim,
   IdempotencyOptions,
@@ -13,6 +14,8 @@ export type {
 export type { PermitOptions } from './semaphore';
 export type { KeyTemplate } from './key-template';
 export * from './errors';
+export { LockExceptionFilter } from './errors/lock-exception.filter';
+export type { LockErrorPayload } from './errors/lock-exception.filter';
 export type {
   DistributedLockModuleOptions,
   RedisClientLike,

@@ -7,6 +7,8 @@ import {
 } from './distributed-lock.constants';
 import { MESSAGES } from './distributed-lock.messages';
 import { LockLostError } from './errors/lock-lost.error';
+import { publishLost, publishReleased, publishRenewalFailed } from './events/lock-event-channels';
+import type { LockLostDetection } from './events/lock-event.interface';
 import type { Lock } from './interfaces/lock.interface';
 import type { LockResource } from './stores/lock-resource';
 import type { LockStore } from './stores/lock-store.interface';
@@ -14,6 +16,8 @@ import { assertTimerMs } from './validation/number-options';
 
 /** What a lock reports to the service that made it. */
 export interface LockHandleHooks {
+  /** Whose events the lock's events are (the service), for `LockEvents`. */
+  readonly eventSource: object;
   /** The lock stopped being held here (released or lost): forget it. */
   settled(lock: LockHandle): void;
   lost(lock: LockHandle, error: LockLostError): void;
@@ -45,6 +49,8 @@ export function provenLeaseEnd(sentAt: number, leaseMs: number): number {
  */
 export class LockHandle implements Lock {
   private state: LockState = 'held';
+  /** When it was taken (monotonic), for the released event. */
+  private readonly heldSince = monotonicNow();
   private holds = 1;
   private ownHoldReleased = false;
   private controller: AbortController | undefined;
@@ -153,6 +159,7 @@ export class LockHandle implements Lock {
     this.state = 'released';
     this.stop();
     if (wasHeld) this.hooks.settled(this);
+    if (wasHeld) publishReleased(this.hooks.eventSource, this.key, this.heldSince);
     // A lost lock may still be ours in the store (renewals failed on a flaky link): try anyway.
     return this.hooks.release(this);
   }
@@ -166,6 +173,7 @@ export class LockHandle implements Lock {
     this.state = 'released';
     this.stop();
     if (wasHeld) this.hooks.settled(this);
+    if (wasHeld) publishReleased(this.hooks.eventSource, this.key, this.heldSince);
   }
 
   /**
@@ -215,6 +223,7 @@ export class LockHandle implements Lock {
       this.renewing || this.lastRenewalError
         ? `its lease ended before a renewal was confirmed (${this.lastRenewalError ?? 'no reply'})`
         : 'its lease ended',
+      'lease-ended',
     );
   }
 
@@ -235,13 +244,14 @@ export class LockHandle implements Lock {
       this.lastRenewalError = describeError(err);
       this.storeLeaseEnd = Math.max(this.storeLeaseEnd, this.deadline + ttl);
       if (this.state !== 'held') return 'failed';
+      publishRenewalFailed(this.hooks.eventSource, this.key, this.lastRenewalError);
       return err instanceof Error ? err : new Error(String(err));
     } finally {
       this.renewing = false;
     }
     if (this.state !== 'held') return 'failed';
     if (!extended) {
-      this.markLost('a renewal found it expired or held by another owner');
+      this.markLost('a renewal found it expired or held by another owner', 'renewal-refused');
       return 'failed';
     }
     const repliedAt = monotonicNow();
@@ -273,13 +283,14 @@ export class LockHandle implements Lock {
     this.arm();
   }
 
-  private markLost(why: string): void {
+  private markLost(why: string, detectedBy: LockLostDetection): void {
     if (this.state !== 'held') return;
     this.state = 'lost';
     this.stop();
     this.lostReason = new LockLostError(this.key, MESSAGES.lost(this.key, why));
     this.hooks.settled(this);
     this.hooks.lost(this, this.lostReason);
+    publishLost(this.hooks.eventSource, this.key, this.fencingToken, detectedBy, why);
     this.controller?.abort(this.lostReason);
   }
 }

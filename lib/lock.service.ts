@@ -39,9 +39,10 @@ import type { IdempotencyOptions } from './interfaces/idempotency-options.interf
 import { holdUntilSettled } from './observable-hold';
 import { Semaphore } from './semaphore';
 import { createLockStore } from './stores/create-lock-store';
+import { publishAcquired, publishBusy, publishStoreErrors } from './events/lock-event-channels';
 import { HoldMode, LockResource, lockResource } from './stores/lock-resource';
 import { CallBound, reachedBound } from './stores/call-bound';
-import type { LockStore } from './stores/lock-store.interface';
+import type { LockStore, StoreHealth } from './stores/lock-store.interface';
 import { describeType, describeValue } from './validation/describe-value';
 import { assertPermits } from './validation/number-options';
 
@@ -83,6 +84,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   /** Releases and leaves whose reply was lost, repeated until the store's lease is surely over. */
   private readonly retries = new BackgroundRetries();
   private readonly hooks: LockHandleHooks = {
+    eventSource: this,
     settled: (lock) => this.held.delete(lock),
     lost: (_lock, error: LockLostError) => this.logger.warn(error.message),
     release: (lock) => this.releaseInStore(lock),
@@ -94,18 +96,24 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   ) {
     this.options = resolveModuleOptions(options ?? {});
     this.waiterLease = this.options.recheckInterval * WAITER_LEASE_RECHECKS;
-    this.store = createLockStore(options?.redis, this.options.commandTimeout, {
-      replicas: this.options.syncReplicas,
-      timeoutMs: this.options.syncTimeout,
-    });
+    this.store = publishStoreErrors(
+      createLockStore(options?.redis, this.options.commandTimeout, {
+        replicas: this.options.syncReplicas,
+        timeoutMs: this.options.syncTimeout,
+      }),
+      this,
+    );
     if (!this.store.distributed) this.logger.warn(MESSAGES.inMemoryWarning);
     this.claims = new ClaimEngine({
       store: this.store,
       keyPrefix: this.options.keyPrefix,
       commandTimeout: this.options.commandTimeout,
       retries: this.retries,
-      hold: (resource, token, fence, opts, provenUntil) =>
-        this.hold(resource, token, fence, opts, provenUntil),
+      hold: (resource, token, fence, opts, provenUntil) => {
+        const lock = this.hold(resource, token, fence, opts, provenUntil);
+        publishAcquired(this, lock, opts.mode, 0);
+        return lock;
+      },
       take: (resource, opts, deadline) =>
         this.takeOne(resource, opts, deadline) as Promise<LockHandle | null>,
       abandonAttempt: (resource, token, ttl) => this.abandonAttempt(resource, token, ttl),
@@ -144,7 +152,10 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   ): Promise<Held | null> {
     const keys = normalizeKeys(key, 'tryAcquire');
     const opts = resolveLockOptions(this.options, { ...objectOf(options), waitTimeout: 0 });
-    return this.take(key, keys, opts, monotonicNow());
+    const started = monotonicNow();
+    const lock = await this.take(key, keys, opts, started);
+    if (!lock) publishBusy(this, key, 'tryAcquire-miss', started);
+    return lock;
   }
 
   /**
@@ -209,6 +220,11 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     return new Semaphore(key, permits, this);
   }
 
+  /** @internal The store's reachability for health checks: a read-only round trip, no writes. */
+  storeHealth(): Promise<StoreHealth> {
+    return this.store.health();
+  }
+
   /** How many locks this service holds now (for leak checks and health endpoints). */
   get heldCount(): number {
     return this.held.size;
@@ -244,6 +260,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
       throw err;
     }
     if (!lock) {
+      publishBusy(this, key, skip ? 'skipped' : 'timeout', started);
       if (skip) return undefined;
       throw new LockNotAcquiredError(key, Math.round(monotonicNow() - started));
     }
@@ -260,18 +277,24 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     const opts = resolveLockOptions(this.options, { ...options, mode: undefined });
     const started = monotonicNow();
     const permit = await this.takePermit(key, permits, opts, started + opts.waitTimeout);
-    if (!permit) throw new LockNotAcquiredError(key, Math.round(monotonicNow() - started));
+    if (!permit) {
+      publishBusy(this, key, 'timeout', started);
+      throw new LockNotAcquiredError(key, Math.round(monotonicNow() - started));
+    }
     return permit;
   }
 
   /** @internal A permit of a semaphore if one is free now; used by `Semaphore`. */
-  tryAcquirePermit(
+  async tryAcquirePermit(
     key: string,
     permits: number,
     options: Omit<LockOptions, 'mode' | 'waitTimeout'> | undefined,
   ): Promise<Lock | null> {
     const opts = resolveLockOptions(this.options, { ...options, waitTimeout: 0, mode: undefined });
-    return this.takePermit(key, permits, opts, monotonicNow());
+    const started = monotonicNow();
+    const permit = await this.takePermit(key, permits, opts, started);
+    if (!permit) publishBusy(this, key, 'tryAcquire-miss', started);
+    return permit;
   }
 
   private takePermit(
@@ -399,7 +422,10 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
     const opts = resolveLockOptions(this.options, options);
     const started = monotonicNow();
     const lock = await this.take(key, keys, opts, started + opts.waitTimeout);
-    if (!lock) throw new LockNotAcquiredError(key, Math.round(monotonicNow() - started));
+    if (!lock) {
+      publishBusy(this, key, 'timeout', started);
+      throw new LockNotAcquiredError(key, Math.round(monotonicNow() - started));
+    }
     return lock;
   }
 
@@ -451,10 +477,15 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
       try {
         const fencingToken = await this.store.acquireFast(resource, token, opts.ttl, bound());
         if (fencingToken !== null) {
-          return this.unlessAborted(
-            this.hold(resource, token, fencingToken, opts, provenLeaseEnd(sentAt, opts.ttl)),
+          const held = this.hold(
+            resource,
+            token,
+            fencingToken,
             opts,
+            provenLeaseEnd(sentAt, opts.ttl),
           );
+          publishAcquired(this, held, opts.mode, deadline - opts.waitTimeout);
+          return this.unlessAborted(held, opts);
         }
         answered = true;
       } catch (err) {
@@ -541,6 +572,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
         if (!unanswered) await cleanup;
       }
     }
+    publishAcquired(this, lock, opts.mode, deadline - opts.waitTimeout);
     return this.unlessAborted(lock, opts);
   }
 

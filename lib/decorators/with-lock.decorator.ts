@@ -1,4 +1,6 @@
+import { UseFilters } from '@nestjs/common';
 import { LOCK_SERVICE_REF, WITH_LOCK_MARK } from '../distributed-lock.constants';
+import { LockExceptionFilter } from '../errors/lock-exception.filter';
 import { MESSAGES } from '../distributed-lock.messages';
 import { LockKeyTemplateError } from '../errors/lock-key-template.error';
 import type { WithLockOptions } from '../interfaces/with-lock-options.interface';
@@ -74,6 +76,9 @@ function lockedMethod(
       }
     };
     wrapMethod(method, locked);
+    // On a handler (HTTP, microservice, gateway, resolver) its lock errors reach the client in
+    // that context's own shape; on any other method this metadata is never read.
+    UseFilters(LockExceptionFilter)(target, propertyKey, { value: locked });
     Object.defineProperty(target, WITH_LOCK_MARK, { value: true, configurable: true });
     descriptor.value = locked as typeof descriptor.value;
     return descriptor;

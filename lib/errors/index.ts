@@ -4,3 +4,4 @@ export * from './lock-lost.error';
 export * from './lock-not-acquired.error';
 export * from './lock-store-unavailable.error';
 export * from './idempotency.errors';
+export * from './lock-error-code';

@@ -16,6 +16,11 @@ import type {
   IdempotencyRunOptions,
   IdempotentResult,
 } from '../interfaces/idempotency-options.interface';
+import {
+  publishIdempotencyClaimLost,
+  publishIdempotencyRejected,
+  publishIdempotencyReplayed,
+} from '../events/lock-event-channels';
 import { describeError } from '../lock-handle';
 import { LockService } from '../lock.service';
 import { describeType } from '../validation/describe-value';
@@ -162,9 +167,11 @@ export class IdempotencyService {
         return outcome;
       case 'mismatch':
         this.logger.debug(MESSAGES.idempotencyRejected('the fingerprint differs'));
+        publishIdempotencyRejected(this.locks, 'fingerprint-mismatch');
         throw new IdempotencyMismatchError();
       case 'busy':
         this.logger.debug(MESSAGES.idempotencyRejected('a request with its key is in flight'));
+        publishIdempotencyRejected(this.locks, 'in-flight');
         throw new IdempotencyConflictError(retryAfterSeconds(outcome.retryInMs));
       default: {
         const response = parseResponse(outcome.response);
@@ -173,6 +180,7 @@ export class IdempotencyService {
           throw new IdempotencyRecordError();
         }
         this.logger.debug(MESSAGES.idempotencyReplayed(response.status));
+        publishIdempotencyReplayed(this.locks, response.status);
         return { kind: 'replay', response };
       }
     }
@@ -186,6 +194,7 @@ export class IdempotencyService {
     try {
       const ended = await claim.complete(response && JSON.stringify(response));
       if (ended === 'lost') this.logger.warn(MESSAGES.claimLost);
+      if (ended === 'lost') publishIdempotencyClaimLost(this.locks, claim.fencingToken);
     } catch (err) {
       this.logger.warn(MESSAGES.completionFailed(describeError(err)));
     }

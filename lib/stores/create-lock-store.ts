@@ -9,9 +9,11 @@ import { RedisLockStore, ReplicaSync } from './redis-lock.store';
 
 /**
  * Settings for a client the module creates itself: a queued command waits for one reconnect
- * at most, so a request fails closed quickly instead of hanging while Redis is down.
+ * at most, so a request fails closed quickly instead of hanging while Redis is down. A close
+ * while reconnecting arms ioredis' disconnect timer on a socket that already closed, which
+ * would keep the process alive for its full length (2 s by default).
  */
-const OWNED_CLIENT_DEFAULTS: RedisOptions = { maxRetriesPerRequest: 1 };
+const OWNED_CLIENT_DEFAULTS: RedisOptions = { maxRetriesPerRequest: 1, disconnectTimeout: 100 };
 
 function isClient(value: unknown): value is RedisClientLike {
   return (

@@ -15,6 +15,13 @@ export type ClaimReply =
   | { readonly kind: 'done'; readonly response: string }
   | { readonly kind: 'mismatch' };
 
+/** What a health check found: how the store is deployed, and how long a read-only round trip took. */
+export interface StoreHealth {
+  readonly topology: 'memory' | 'single' | 'sentinel' | 'cluster';
+  /** The slowest node's answer to `PING`, in ms (0 for the memory store). */
+  readonly roundTripMs: number;
+}
+
 /** How a completion ended: `'handoff'` means stored, with others waiting for the lock. */
 export type CompleteReply = 'released' | 'handoff' | 'lost';
 
@@ -114,6 +121,12 @@ export interface LockStore {
    * an eviction policy that may drop held locks), each a sentence for the log.
    */
   checkSetup(): Promise<readonly string[]>;
+  /**
+   * A read-only round trip for health checks (`PING` to every master), within the command
+   * timeout; writes nothing. Rejects with a `LockStoreUnavailableError` when the store does not
+   * answer.
+   */
+  health(): Promise<StoreHealth>;
   /** Frees what the store owns (connections, timers). */
   close(): Promise<void>;
   /** Whether the store shares locks between processes. */

@@ -1,6 +1,12 @@
 import { MESSAGES } from '../distributed-lock.messages';
 import type { LockResource } from './lock-resource';
-import type { AcquireMiss, ClaimReply, CompleteReply, LockStore } from './lock-store.interface';
+import type {
+  AcquireMiss,
+  ClaimReply,
+  CompleteReply,
+  LockStore,
+  StoreHealth,
+} from './lock-store.interface';
 import type { Waiter } from './waiter';
 import { WaiterRegistry } from './waiter-registry';
 
@@ -219,6 +225,10 @@ export class MemoryLockStore implements LockStore {
 
   async checkSetup(): Promise<readonly string[]> {
     return [];
+  }
+
+  async health(): Promise<StoreHealth> {
+    return { topology: 'memory', roundTripMs: 0 };
   }
 
   async close(): Promise<void> {

@@ -27,7 +27,13 @@ import {
   IN_FLIGHT,
   recordKey,
 } from './idempotency-scripts';
-import type { AcquireMiss, ClaimReply, CompleteReply, LockStore } from './lock-store.interface';
+import type {
+  AcquireMiss,
+  ClaimReply,
+  CompleteReply,
+  LockStore,
+  StoreHealth,
+} from './lock-store.interface';
 import { logConnectionErrors } from './log-connection-errors';
 import type { Waiter } from './waiter';
 import { WaiterRegistry } from './waiter-registry';
@@ -48,6 +54,12 @@ const TRANSIENT =
 
 function isTransient(err: unknown): boolean {
   return err instanceof Error && TRANSIENT.test(err.message);
+}
+
+/** What a health check reads from an ioredis client beyond `RedisClientLike`. */
+interface HealthClient {
+  ping(): Promise<unknown>;
+  readonly options?: { readonly sentinels?: readonly unknown[] | null };
 }
 
 /** Waiting for a bound ran out (not a reply from Redis). */
@@ -326,6 +338,40 @@ export class RedisLockStore implements LockStore {
       if (policy && policy !== 'noeviction') problems.push(MESSAGES.evictionPolicy(policy));
     }
     return [...new Set(problems)];
+  }
+
+  /** `PING` to every master (the client itself when no node is known yet), within the timeout. */
+  async health(): Promise<StoreHealth> {
+    const client = this.client as RedisClientLike & HealthClient;
+    const topology = client.nodes
+      ? 'cluster'
+      : client.options?.sentinels?.length
+        ? 'sentinel'
+        : 'single';
+    const masters = client.nodes?.('master') as (RedisClientLike & HealthClient)[] | undefined;
+    const nodes = masters?.length ? masters : [client];
+    const started = monotonicNow();
+    try {
+      if (this.closed) throw new Error('the lock store is closed');
+      await this.within(
+        Promise.all(
+          nodes.map((node) => {
+            // A connection that is down would only park PING in ioredis' offline queue.
+            if (DOWN_STATES.has(node.status) || node.status === 'end') {
+              const state = node.status === 'end' ? 'closed for good' : node.status;
+              throw new Error(`Redis connection is ${state}`);
+            }
+            return node.ping();
+          }),
+        ),
+        this.boundOf(undefined),
+      );
+    } catch (err) {
+      throw new LockStoreUnavailableError(
+        err instanceof BoundReached ? boundReachedError(err.message) : err,
+      );
+    }
+    return { topology, roundTripMs: Math.round((monotonicNow() - started) * 100) / 100 };
   }
 
   async close(): Promise<void> {
