@@ -53,6 +53,7 @@ export class ActiveClaim {
   constructor(
     readonly lock: LockHandle,
     readonly fencingToken: number,
+    private readonly fingerprint: string,
     private readonly retention: number,
     private readonly deps: ClaimEngineDeps,
   ) {}
@@ -65,11 +66,11 @@ export class ActiveClaim {
   async complete(response: string | null): Promise<Completion> {
     const { store, commandTimeout } = this.deps;
     const { resource, token } = this.lock;
-    const send = (): Promise<unknown> =>
-      store.complete(resource, token, response, this.retention, this.bound());
+    const send = () =>
+      store.complete(resource, token, this.fingerprint, response, this.retention, this.bound());
     let reply;
     try {
-      reply = await store.complete(resource, token, response, this.retention, this.bound());
+      reply = await send();
     } catch (err) {
       const until = this.lock.releaseInfo.storeLeaseEnd + commandTimeout;
       this.lock.releasedInStore();
@@ -154,7 +155,7 @@ export class ClaimEngine {
       this.deps.hold(resource, token, reply.fencingToken, opts, provenLeaseEnd(sentAt, opts.ttl));
     return {
       kind: 'claimed',
-      claim: new ActiveClaim(lock, reply.fencingToken, request.retention, this.deps),
+      claim: new ActiveClaim(lock, reply.fencingToken, fingerprint, request.retention, this.deps),
     };
   }
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from './sha256';
 
 /**
  * SHA-256 (hex) of `value` as canonical JSON: object keys sorted at every depth, so the same
@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
  * and a Set its values (both in insertion order).
  */
 export function fingerprintOf(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+  return sha256(canonicalJson(value), 'hex');
 }
 
 export function canonicalJson(value: unknown): string {

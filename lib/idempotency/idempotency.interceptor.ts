@@ -15,10 +15,9 @@ import { idempotencyScope, IdempotencyScopeState } from './idempotency-scope';
 import { IdempotencyService, replayedError, storeKey } from './idempotency.service';
 import {
   bodyValue,
-  isStream,
   REPLAYED_HEADERS,
   REPLAYED_MARK_HEADER,
-  storedBody,
+  serializeOutcome,
   StoredResponse,
 } from './stored-response';
 
@@ -31,6 +30,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
   private readonly logger = new Logger(LOGGER_CONTEXT);
   private service: IdempotencyService | undefined;
   private readonly warned = new WeakSet<object>();
+  /** The options in force per handler: the decorator's and the module's never change. */
+  private readonly resolved = new WeakMap<object, ResolvedIdempotencyOptions>();
 
   constructor(private readonly moduleRef: ModuleRef) {}
 
@@ -42,8 +43,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
       return next.handle();
     }
     const service = this.serviceFor(where);
-    const own = Reflect.getMetadata(IDEMPOTENT_OPTIONS, handler) as IdempotencyOptions | undefined;
-    const opts = service.resolve(own);
+    let opts = this.resolved.get(handler);
+    if (!opts) {
+      const own = Reflect.getMetadata(IDEMPOTENT_OPTIONS, handler) as
+        IdempotencyOptions | undefined;
+      opts = service.resolve(own);
+      this.resolved.set(handler, opts);
+    }
     const http = new HttpExchange(context);
     const parsed = parseIdempotencyKey(http.headerValues(opts.header));
     if ('problem' in parsed) {
@@ -74,7 +80,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   ): Observable<unknown> {
     const state: IdempotencyScopeState = { claim, started: false };
     let ended = false;
-    const end = (response: StoredResponse | null): Promise<void> => {
+    const end = (response: string | null): Promise<void> => {
       ended = true;
       return service.finish(claim, response);
     };
@@ -84,18 +90,14 @@ export class IdempotencyInterceptor implements NestInterceptor {
       // Nest sends the last value an Observable handler emits; that is the response.
       takeLast(1),
       mergeMap(async (value) => {
-        const body = storedBody(value);
-        if (body === undefined || isStream(value)) {
-          this.warnOnce(handler, MESSAGES.notReplayable('the response'));
+        const status = http.status;
+        if (!opts.storeIf(status)) {
           await end(null);
           return value;
         }
-        const status = http.status;
-        await end(
-          opts.storeIf(status)
-            ? { v: 1, status, headers: replayedHeaders(http), body, thrown: false }
-            : null,
-        );
+        const outcome = serializeOutcome(status, replayedHeaders(http), value, false);
+        if (outcome === undefined) this.warnOnce(handler, MESSAGES.notReplayable('the response'));
+        await end(outcome ?? null);
         return value;
       }),
       catchError((err: unknown) => {

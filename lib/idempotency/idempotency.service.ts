@@ -1,5 +1,5 @@
 import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { sha256 } from './sha256';
 import { LOGGER_CONTEXT } from '../distributed-lock.constants';
 import { MESSAGES } from '../distributed-lock.messages';
 import {
@@ -33,7 +33,7 @@ import {
   resolveIdempotencyOptions,
   validateIdempotencyOptions,
 } from './idempotency-options';
-import { bodyValue, parseResponse, storedBody, StoredResponse } from './stored-response';
+import { bodyValue, parseResponse, serializeOutcome, StoredResponse } from './stored-response';
 
 const RUN_LABEL = 'IdempotencyService.run option';
 /** The longest `Retry-After` a 409 suggests, in seconds. */
@@ -100,12 +100,9 @@ export class IdempotencyService {
       await this.finishAfterError(claim, err, opts);
       throw err;
     }
-    const body = storedBody(value);
-    if (body === undefined) this.logger.warn(MESSAGES.notReplayable('the returned value'));
-    await this.finish(
-      claim,
-      body && opts.storeIf(200) ? { v: 1, status: 200, headers: {}, body, thrown: false } : null,
-    );
+    const outcome = opts.storeIf(200) ? serializeOutcome(200, {}, value, false) : null;
+    if (outcome === undefined) this.logger.warn(MESSAGES.notReplayable('the returned value'));
+    await this.finish(claim, outcome ?? null);
     return { value, replayed: false };
   }
 
@@ -190,9 +187,9 @@ export class IdempotencyService {
    * @internal Ends a claim: stores `response`, or gives the claim back (`null`) so that a
    * retry runs again. Failures are logged, never thrown: the work has run.
    */
-  async finish(claim: ActiveClaim, response: StoredResponse | null): Promise<void> {
+  async finish(claim: ActiveClaim, response: string | null): Promise<void> {
     try {
-      const ended = await claim.complete(response && JSON.stringify(response));
+      const ended = await claim.complete(response);
       if (ended === 'lost') this.logger.warn(MESSAGES.claimLost);
       if (ended === 'lost') publishIdempotencyClaimLost(this.locks, claim.fencingToken);
     } catch (err) {
@@ -227,7 +224,7 @@ function retryAfterSeconds(leaseLeftMs: number): number {
 
 /** The store's name for a key: a hash, so client keys never appear in the store or in logs. */
 export function storeKey(parts: readonly (string | undefined)[]): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+  return sha256(JSON.stringify(parts), 'base64url');
 }
 
 /** Errors of the engine itself (a busy lock, the store down): the work did not really run. */
@@ -243,11 +240,11 @@ function isEngineError(err: HttpException): boolean {
 }
 
 /** The body Nest's exception filter sends for `err`, to send again on a replay. */
-export function errorResponse(err: HttpException): StoredResponse | null {
+export function errorResponse(err: HttpException): string | null {
   const status = err.getStatus();
   const raw = err.getResponse();
-  const body = storedBody(typeof raw === 'object' ? raw : { statusCode: status, message: raw });
-  return body ? { v: 1, status, headers: {}, body, thrown: true } : null;
+  const body = typeof raw === 'object' ? raw : { statusCode: status, message: raw };
+  return serializeOutcome(status, {}, body, true) ?? null;
 }
 
 /** A stored error outcome, thrown again so that the exception filters send it as before. */

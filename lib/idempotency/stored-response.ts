@@ -91,3 +91,30 @@ export function isStream(body: unknown): boolean {
   const candidate = body as { pipe?: unknown; getStream?: unknown };
   return typeof candidate.pipe === 'function' || typeof candidate.getStream === 'function';
 }
+
+/**
+ * The stored form of an outcome, serialised in one pass (the body once); `undefined` when the
+ * body cannot be kept whole (a stream, a cycle, a bigint).
+ */
+export function serializeOutcome(
+  status: number,
+  headers: Readonly<Record<string, string>>,
+  value: unknown,
+  thrown: boolean,
+): string | undefined {
+  let body: string;
+  if (value === undefined || value === null) body = '{"t":"none"}';
+  else if (typeof value === 'string') body = `{"t":"text","v":${JSON.stringify(value)}}`;
+  else if (Buffer.isBuffer(value)) body = `{"t":"bytes","v":"${value.toString('base64')}"}`;
+  else if (isStream(value)) return undefined;
+  else {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(value);
+    } catch {
+      return undefined;
+    }
+    body = text === undefined ? '{"t":"none"}' : `{"t":"json","v":${text}}`;
+  }
+  return `{"v":1,"status":${status},"headers":${JSON.stringify(headers)},"body":${body},"thrown":${thrown}}`;
+}

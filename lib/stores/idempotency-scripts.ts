@@ -10,10 +10,10 @@ import type { LockResource } from './lock-resource';
 /*
  * An idempotency claim is an exclusive lock (KEYS[1] L, KEYS[2] F, with the lock's own waiting,
  * renewal and release) plus a record next to it under the same hash tag:
- *   KEYS[3] R  hash: 'fp' the request's fingerprint, set by the claim; 'response' the stored
- *              outcome, set by the completion. Its TTL is the retention. A record without a
- *              response whose lock is free belongs to a claimer that died: the next claim
- *              takes it over.
+ *   KEYS[3] R  a string: the request's fingerprint (a hex digest, never a newline), set by the
+ *              claim; then '<fingerprint>\n<response>', set by the completion. Its TTL is the
+ *              retention. A record without a response whose lock is free belongs to a claimer
+ *              that died: the next claim takes it over.
  */
 
 /** The record's key: next to the claim's lock, in its Cluster slot. */
@@ -39,29 +39,31 @@ export const CLAIM_SCRIPT = script(
   `${FENCE_FUNCTION}
 local L, R = KEYS[1], KEYS[3]
 local token, ttl, fp = ARGV[1], ARGV[2], ARGV[3]
-local rec = redis.call('HMGET', R, 'fp', 'response')
-if rec[2] then
-  if rec[1] ~= fp then return {'${MISMATCH}'} end
-  return {'${COMPLETED}', rec[2]}
+local rec = redis.call('GET', R)
+local recFp = rec
+if rec then
+  local newline = string.find(rec, '\\n', 1, true)
+  if newline then
+    if string.sub(rec, 1, newline - 1) ~= fp then return {'${MISMATCH}'} end
+    return {'${COMPLETED}', string.sub(rec, newline + 1)}
+  end
 end
 local holder = redis.call('GET', L)
 local mine = holder == token or holder == token .. '${WAITED_MARK}'
 if holder and not mine then
   -- In flight: another fingerprint is refused now, not after the first request ends.
-  if rec[1] and rec[1] ~= fp then return {'${MISMATCH}'} end
-  local left = redis.call('PTTL', L)
-  return {'${IN_FLIGHT}', left}
+  if recFp and recFp ~= fp then return {'${MISMATCH}'} end
+  return {'${IN_FLIGHT}', redis.call('PTTL', L)}
 end
 if mine then redis.call('PEXPIRE', L, ttl) else redis.call('SET', L, token, 'PX', ttl) end
-redis.call('HSET', R, 'fp', fp)
-redis.call('PEXPIRE', R, ARGV[4])
+redis.call('SET', R, fp, 'PX', ARGV[4])
 return {'${CLAIMED}', next_fence()}
 `,
 );
 
 /**
  * KEYS L, R; ARGV token, response (empty: the claim is given up and the record dropped),
- * record retention ms. Only the claim's holder may: returns 0 when L is not the token's (the
+ * record retention ms, fingerprint. Only the claim's holder may: returns 0 when L is not the token's (the
  * claim was lost; nothing is written). Otherwise returns 1 when L is let go too, or
  * RELEASE_NEEDS_HANDOFF when others wait: the record is written and the lock's full release
  * must run to hand it to the next in line.
@@ -76,8 +78,7 @@ if holder ~= token and holder ~= token .. '${WAITED_MARK}' then return 0 end
 if response == '' then
   redis.call('DEL', R)
 else
-  redis.call('HSET', R, 'response', response)
-  redis.call('PEXPIRE', R, ARGV[3])
+  redis.call('SET', R, ARGV[4] .. '\\n' .. response, 'PX', ARGV[3])
 end
 if holder == token then
   redis.call('DEL', L)

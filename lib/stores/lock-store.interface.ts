@@ -79,7 +79,7 @@ export interface LockStore {
   leave(resource: LockResource, token: string, bound?: CallBound): Promise<void>;
   isLocked(resource: LockResource, bound?: CallBound): Promise<boolean>;
   /**
-   * Idempotency, in one atomic step: a completed record with this fingerprint is `done` (with
+   * Idempotency, in one atomic step (`fingerprint` is a hex digest): a completed record with this fingerprint is `done` (with
    * its response), with another one `mismatch`; a record in flight under another token is
    * `busy` (or `mismatch` when its fingerprint differs); otherwise the caller takes the
    * resource's exclusive lock (as `acquireFast` would, or renewing it when `token` holds it)
@@ -97,11 +97,12 @@ export interface LockStore {
    * Ends `token`'s claim in one step, if it still holds it (`'lost'` otherwise, changing
    * nothing): stores `response` for `retentionMs` (`null`: drops the record, so that the next
    * claim runs again) and lets go of the lock; `'handoff'` when others wait, and `release`
-   * must then be called to hand it over.
+   * must then be called to hand it over. `fingerprint` is the one the claim was made with.
    */
   complete(
     resource: LockResource,
     token: string,
+    fingerprint: string,
     response: string | null,
     retentionMs: number,
     bound?: CallBound,

@@ -198,6 +198,7 @@ export class MemoryLockStore implements LockStore {
   async complete(
     resource: LockResource,
     token: string,
+    _fingerprint: string,
     response: string | null,
     retentionMs: number,
   ): Promise<CompleteReply> {

@@ -207,6 +207,7 @@ export class RedisLockStore implements LockStore {
   async complete(
     resource: LockResource,
     token: string,
+    fingerprint: string,
     response: string | null,
     retentionMs: number,
     bound?: CallBound,
@@ -214,7 +215,7 @@ export class RedisLockStore implements LockStore {
     const reply = await this.run(
       COMPLETE_SCRIPT,
       [resource.id, recordKey(resource)],
-      [token, response ?? '', retentionMs],
+      [token, response ?? '', retentionMs, fingerprint],
       bound,
     );
     if (reply === 0) return 'lost';

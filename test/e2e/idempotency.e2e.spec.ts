@@ -254,7 +254,8 @@ describe.each<Adapter>(['express', 'fastify'])('@Idempotent on %s, two instances
     it('answers 500 without running again when a stored outcome cannot be read back', async () => {
       expect((await post(a, '/orders', 'corrupt-1', { sku: 'C' })).status).toBe(201);
       const [record] = await fx.redis.keys('lock:idem:*:record');
-      await fx.redis.hset(record, 'response', '{not json');
+      const fingerprint = (await fx.redis.get(record))!.split('\n')[0];
+      await fx.redis.set(record, `${fingerprint}\n{not json`);
       const res = await post(b, '/orders', 'corrupt-1', { sku: 'C' });
       expect(res.status).toBe(500);
       expect(await runs.count('create')).toBe(1);
