@@ -176,6 +176,11 @@ export class LockHandle implements Lock {
     if (wasHeld) publishReleased(this.hooks.eventSource, this.key, this.heldSince);
   }
 
+  /** @internal Loses the lock now (a test double simulating a lost lease). */
+  lose(why: string): void {
+    this.markLost(why, 'renewal-refused');
+  }
+
   /**
    * @internal Lets the lock end by itself: the watchdog stops and the store's lease runs out
    * (`holdAtLeast`). It no longer counts as held here.

@@ -68,6 +68,11 @@ function isAbort(err: unknown, opts: ResolvedLockOptions): boolean {
 
 /** Services of the running Nest applications, for `@WithLock` on instances Nest did not bind. */
 const liveServices = new Set<LockService>();
+/**
+ * Services created and not yet closed, initialised or not: a testing module compiled without
+ * `init()` (the spec `nest g controller` writes) still gives `@WithLock` its service.
+ */
+const openServices = new Set<LockService>();
 
 type Held = Lock | MultiLock;
 
@@ -96,13 +101,8 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   ) {
     this.options = resolveModuleOptions(options ?? {});
     this.waiterLease = this.options.recheckInterval * WAITER_LEASE_RECHECKS;
-    this.store = publishStoreErrors(
-      createLockStore(options?.redis, this.options.commandTimeout, {
-        replicas: this.options.syncReplicas,
-        timeoutMs: this.options.syncTimeout,
-      }),
-      this,
-    );
+    this.store = publishStoreErrors(this.createStore(options ?? {}), this);
+    openServices.add(this);
     if (!this.store.distributed) this.logger.warn(MESSAGES.inMemoryWarning);
     this.claims = new ClaimEngine({
       store: this.store,
@@ -118,6 +118,28 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
         this.takeOne(resource, opts, deadline) as Promise<LockHandle | null>,
       abandonAttempt: (resource, token, ttl) => this.abandonAttempt(resource, token, ttl),
     });
+  }
+
+  /**
+   * @internal The store behind the service, made once by the constructor: a test double
+   * (`nestjs-distributed-lock/testing`) puts one that can simulate faults in its place.
+   */
+  protected createStore(options: DistributedLockModuleOptions): LockStore {
+    return createLockStore(options.redis, this.options.commandTimeout, {
+      replicas: this.options.syncReplicas,
+      timeoutMs: this.options.syncTimeout,
+    });
+  }
+
+  /** @internal Makes every lock on `key` held here lost now, as a lost lease would. */
+  protected loseHeld(key: string, why: string): number {
+    let lost = 0;
+    for (const lock of [...this.held]) {
+      if (lock.key !== key) continue;
+      lock.lose(why);
+      lost++;
+    }
+    return lost;
   }
 
   /** @internal Idempotency claims, on this service's store and engine. */
@@ -354,6 +376,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.closing = true;
     liveServices.delete(this);
+    openServices.delete(this);
     // Locks still held stop being renewed and expire at the end of their lease: releasing them
     // here could let another holder in while this process's work is still running.
     for (const lock of this.held) lock.abandon();
@@ -364,13 +387,15 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
 
   /** @internal The only running service, when exactly one is running. */
   static soleLiveService(): LockService | undefined {
-    if (liveServices.size !== 1) return undefined;
-    return liveServices.values().next().value;
+    // Before any init (a testing module compiled and never initialised), the only open one.
+    const candidates = liveServices.size > 0 ? liveServices : openServices;
+    if (candidates.size !== 1) return undefined;
+    return candidates.values().next().value;
   }
 
-  /** @internal How many Nest applications with this module are running. */
+  /** @internal How many Nest applications with this module are running (or open, before any init). */
   static liveServiceCount(): number {
-    return liveServices.size;
+    return liveServices.size > 0 ? liveServices.size : openServices.size;
   }
 
   /** Closes the service when used without Nest: the same as Nest's shutdown hook. */

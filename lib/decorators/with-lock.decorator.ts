@@ -1,6 +1,8 @@
 import { UseFilters } from '@nestjs/common';
 import { LOCK_SERVICE_REF, WITH_LOCK_MARK } from '../distributed-lock.constants';
 import { LockExceptionFilter } from '../errors/lock-exception.filter';
+import { LockNotAcquiredError } from '../errors/lock-not-acquired.error';
+import { LockStoreUnavailableError } from '../errors/lock-store-unavailable.error';
 import { MESSAGES } from '../distributed-lock.messages';
 import { LockKeyTemplateError } from '../errors/lock-key-template.error';
 import type { WithLockOptions } from '../interfaces/with-lock-options.interface';
@@ -65,12 +67,13 @@ function lockedMethod(
         if (permits > 0 && resolved.length !== 1) {
           throw new LockKeyTemplateError(`${decorator} on ${where}: a semaphore takes one key.`);
         }
-        return serviceFor(this, where).runWithLock(
-          resolved,
-          () => method.apply(this, args),
-          options,
-          permits,
-        );
+        const service = serviceFor(this, where);
+        const run = () => method.apply(this, args);
+        // A stand-in given by the application's tests (`overrideProvider(LockService)`) is
+        // driven through the public API.
+        return typeof service.runWithLock === 'function'
+          ? service.runWithLock(resolved, run, options, permits)
+          : runThroughPublicApi(service, resolved, run, options, permits);
       } catch (err) {
         return Promise.reject(err);
       }
@@ -83,6 +86,32 @@ function lockedMethod(
     descriptor.value = locked as typeof descriptor.value;
     return descriptor;
   };
+}
+
+/** `@WithLock` over `using` and `semaphore(...).using`, for a LockService stand-in. */
+async function runThroughPublicApi(
+  service: LockService,
+  keys: readonly string[],
+  run: () => unknown,
+  options: WithLockOptions,
+  permits: number,
+): Promise<unknown> {
+  const skip = options.onLocked === 'skip';
+  const opts = {
+    ttl: options.ttl,
+    autoExtend: options.autoExtend,
+    waitTimeout: options.waitTimeout ?? (skip ? 0 : undefined),
+  };
+  try {
+    if (permits > 0) return await service.semaphore(keys[0], permits).using(run, opts);
+    if (keys.length === 1)
+      return await service.using(keys[0], run, { ...opts, mode: options.mode });
+    return await service.using(keys, run, { ...opts, mode: options.mode });
+  } catch (err) {
+    if (skip && err instanceof LockNotAcquiredError) return undefined;
+    if (options.onUnavailable === 'run' && err instanceof LockStoreUnavailableError) return run();
+    throw err;
+  }
 }
 
 function serviceFor(instance: unknown, where: string): LockService {

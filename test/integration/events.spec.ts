@@ -21,7 +21,6 @@ import {
   LockStoreUnavailableError,
   WithLock,
 } from '../../lib';
-import { ensureBuilt } from '../support/build-once';
 import { startRedisServer } from '../support/redis-server';
 import { waitUntil } from '../support/spawn-worker';
 import { useRedisServer } from '../support/use-redis-server';
@@ -331,10 +330,25 @@ describe('a listener that throws', () => {
   const run = promisify(execFile);
 
   it('changes nothing in the call it observes: its error is reported as uncaught, on its own', async () => {
-    const dist = ensureBuilt();
+    // A process of its own, loading lib/ through swc as Jest does: Jest's own handlers would
+    // take the uncaught exceptions.
     const script = `
+      const fs = require('node:fs');
+      const swc = require('@swc/core');
+      require.extensions['.ts'] = (module, file) => module._compile(swc.transformSync(
+        fs.readFileSync(file, 'utf8'),
+        {
+          filename: file,
+          jsc: {
+            parser: { syntax: 'typescript', decorators: true },
+            transform: { legacyDecorator: true, decoratorMetadata: true },
+            target: 'es2022',
+          },
+          module: { type: 'commonjs' },
+        },
+      ).code, file);
       const dc = require('node:diagnostics_channel');
-      const { LockService, LockEvents } = require(${JSON.stringify(dist)});
+      const { LockService, LockEvents } = require(${JSON.stringify(join(__dirname, '..', '..', 'lib'))});
       const uncaught = [];
       process.on('uncaughtException', (err) => uncaught.push(err.message));
       (async () => {

@@ -1,0 +1,2 @@
+export { TestingLockService } from './testing-lock.service';
+export type { TestingLockOptions } from './testing-lock.service';
