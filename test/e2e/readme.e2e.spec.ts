@@ -19,7 +19,11 @@ function extractReadmeExamples(): string[] {
   const libPath = relative(outDir, join(root, 'lib')).split('\\').join('/');
   return blocks.map((code, i) => {
     const file = join(outDir, `example-${i + 1}.ts`);
-    writeFileSync(file, code.replaceAll("'nestjs-distributed-lock'", `'${libPath}'`));
+    // The package and its subpaths ('nestjs-distributed-lock/testing') point at lib/.
+    writeFileSync(
+      file,
+      code.replace(/'nestjs-distributed-lock(\/[a-z]+)?'/g, (_m, sub = '') => `'${libPath}${sub}'`),
+    );
     return file;
   });
 }
@@ -194,6 +198,11 @@ describe('README examples', () => {
       await get<{ close(id: string): Promise<void> }>('AccountService').close('acc-1');
       expect(app.get(LockService).heldCount).toBe(0);
     });
+  });
+
+  it('the testing example answers a busy lock with LockNotAcquiredError', async () => {
+    const checkoutWhileBusy = exports.checkoutWhileBusy as () => Promise<string>;
+    await expect(checkoutWhileBusy()).resolves.toBe('LockNotAcquiredError');
   });
 
   it('the configuration example builds a module from forRootAsync', async () => {
