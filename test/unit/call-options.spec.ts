@@ -138,7 +138,7 @@ describe('decorator options checked when the class is defined', () => {
   it('@WithLock rejects a misspelt option with a suggestion', () => {
     expect(() => WithLock('k', bad<object>({ waitTimout: 0 }))).toThrow(
       'Unknown @WithLock option `waitTimout`: did you mean `waitTimeout`? Valid options: ttl, ' +
-        'waitTimeout, autoExtend, mode, onLocked, onUnavailable.',
+        'waitTimeout, autoExtend, mode, onLocked, onUnavailable, holdAtLeast.',
     );
     expect(() => WithLock('k', bad<object>({ onlocked: 'skip' }))).toThrow(
       /`onlocked`: did you mean `onLocked`\?/,
