@@ -17,6 +17,7 @@ import { ensureBuilt } from '../support/build-once';
 import { connectCluster, RedisCluster, startRedisCluster } from '../support/redis-cluster';
 import { startRedisServer } from '../support/redis-server';
 import { SentinelSetup, startSentinelSetup } from '../support/redis-sentinel';
+import { waitUntil } from '../support/spawn-worker';
 import { useRedisServer } from '../support/use-redis-server';
 
 const run = promisify(execFile);
@@ -49,10 +50,17 @@ describe('LockHealthIndicator', () => {
     const locks = new LockService({ redis: fixture.server.url });
     const monitor = await fixture.redis.monitor();
     const commands: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => commands.push(args.join(' ')));
+    // What MONITOR shows between two markers of the test's own client.
+    const mark = async (text: string) => {
+      await fixture.redis.echo(text);
+      await waitUntil(() => commands.includes(`echo ${text}`), `MONITOR shows ${text}`);
+    };
     try {
       await locks.isLocked('warm-up');
-      monitor.on('monitor', (_time: string, args: string[]) => commands.push(args[0]));
+      await mark('start');
       const result = await indicatorFor(locks).isHealthy();
+      await mark('end');
       expect(result).toEqual({
         lock: {
           status: 'up',
@@ -62,8 +70,8 @@ describe('LockHealthIndicator', () => {
           heldLocks: 0,
         },
       });
-      await new Promise((r) => setTimeout(r, 50));
-      expect(commands.map((c) => c.toLowerCase())).toEqual(['ping']);
+      const between = commands.slice(commands.indexOf('echo start') + 1, -1);
+      expect(between.map((c) => c.toLowerCase())).toEqual(['ping']);
     } finally {
       monitor.disconnect();
       await locks.close();
