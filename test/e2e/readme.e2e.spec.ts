@@ -200,6 +200,21 @@ describe('README examples', () => {
     });
   });
 
+  it('the health example answers 200 with the store up', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [exports.HealthModule as Ctor],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    try {
+      const res = await request(app.getHttpServer()).get('/health');
+      expect(res.status).toBe(200);
+      expect(res.body.info.lock).toMatchObject({ status: 'up', topology: 'single' });
+    } finally {
+      await app.close();
+    }
+  });
+
   it('the testing example answers a busy lock with LockNotAcquiredError', async () => {
     const checkoutWhileBusy = exports.checkoutWhileBusy as () => Promise<string>;
     await expect(checkoutWhileBusy()).resolves.toBe('LockNotAcquiredError');
