@@ -6,6 +6,8 @@ import { LockBindingExplorer } from './lock-binding.explorer';
 import { LockService } from './lock.service';
 import { IdempotencyService } from './idempotency/idempotency.service';
 import { LockEvents } from './events/lock-events.service';
+import { LeaderElectionExplorer } from './leader/leader-election.explorer';
+import { LeaderElectionService } from './leader/leader-election.service';
 
 /**
  * Registers `LockService` and `IdempotencyService`, and makes `@WithLock` and `@Idempotent()`
@@ -19,10 +21,12 @@ import { LockEvents } from './events/lock-events.service';
     IdempotencyService,
     LockBindingExplorer,
     LockEvents,
+    LeaderElectionService,
+    LeaderElectionExplorer,
     // Only the lock errors: every other error goes to the application's own filters.
     { provide: APP_FILTER, useClass: LockExceptionFilter },
   ],
-  exports: [LockService, IdempotencyService, LockEvents],
+  exports: [LockService, IdempotencyService, LockEvents, LeaderElectionService],
 })
 export class DistributedLockModule extends ConfigurableModuleClass {
   /** The module with `options`; without any, on the in-memory store (one process only). */

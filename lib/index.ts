@@ -4,6 +4,7 @@ export { WithLock, WithSemaphore } from './decorators/with-lock.decorator';
 export { Semaphore } from './semaphore';
 export { Idempotent } from './decorators/idempotent.decorator';
 export { IdempotencyService } from './idempotency/idempotency.service';
+export * from './leader';
 export * from './events';
 export type {
   IdempotencyClaim,
