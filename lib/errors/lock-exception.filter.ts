@@ -55,7 +55,9 @@ export class LockExceptionFilter implements ExceptionFilter {
       } else client.send?.(JSON.stringify({ event: 'exception', data: payload }));
       return undefined;
     }
-    return err;
+    // GraphQL (and any other context) gets an error whose message is the client-safe one; the
+    // original, with its server-side detail, is its cause.
+    return new HttpException(body, err.getStatus(), { cause: err });
   }
 
   private reply(err: HttpException, body: LockErrorBody, host: ArgumentsHost): void {

@@ -32,7 +32,8 @@ quiet "npm ci" npm ci --no-audit --no-fund
 quiet "npm install (Nest 11)" npm install --no-save --no-audit --no-fund \
   @nestjs/common@11 @nestjs/core@11 @nestjs/testing@11 @nestjs/platform-express@11 \
   @nestjs/schedule@5 @nestjs/platform-fastify@11 @nestjs/microservices@11 \
-  @nestjs/websockets@11 @nestjs/platform-socket.io@11 @nestjs/platform-ws@11
+  @nestjs/websockets@11 @nestjs/platform-socket.io@11 @nestjs/platform-ws@11 \
+  @nestjs/graphql@13 @nestjs/apollo@13 @nestjs/terminus@11
 node -e '
   const v = (p) => require(p + "/package.json").version;
   console.log("nest11-matrix: @nestjs/core " + v("@nestjs/core") + ", @nestjs/common " +
