@@ -21,6 +21,7 @@ import {
 } from './validation/option-names';
 import { assertBoolean, assertOneOf } from './validation/option-types';
 import { assertRedisOption } from './validation/redis-option';
+import { assertRedlockOption } from './validation/redlock-option';
 import { validateIdempotencyOptions } from './idempotency/idempotency-options';
 import { IDEMPOTENCY_OPTION_NAMES } from './validation/option-names';
 
@@ -82,6 +83,7 @@ function validateModuleOptions(options: unknown): asserts options is Distributed
   const label = MODULE_LABEL;
   const { keyPrefix, ttl, waitTimeout, autoExtend, recheckInterval, reentrant } = options;
   assertRedisOption(options.redis);
+  assertRedlockOption(options.redlock, options);
   if (keyPrefix !== undefined) assertKeyPrefix(keyPrefix);
   if (ttl !== undefined) assertTimerMs(ttl, 'ttl', label);
   if (waitTimeout !== undefined) assertWaitTimeout(waitTimeout, label);

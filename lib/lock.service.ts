@@ -125,10 +125,12 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
    * (`nestjs-distributed-lock/testing`) puts one that can simulate faults in its place.
    */
   protected createStore(options: DistributedLockModuleOptions): LockStore {
-    return createLockStore(options.redis, this.options.commandTimeout, {
-      replicas: this.options.syncReplicas,
-      timeoutMs: this.options.syncTimeout,
-    });
+    return createLockStore(
+      options.redis,
+      this.options.commandTimeout,
+      { replicas: this.options.syncReplicas, timeoutMs: this.options.syncTimeout },
+      options.redlock,
+    );
   }
 
   /** @internal Makes every lock on `key` held here lost now, as a lost lease would. */

@@ -38,6 +38,27 @@ export interface RedisSubscriberLike extends RedisConnectionLike {
   on(event: 'ready', listener: () => void): unknown;
 }
 
+/** One Redlock master: a `redis://` URL, ioredis options, or an ioredis client (never closed by the module). */
+export type RedlockMaster = string | RedisOptions | RedisClientLike;
+
+/** The `redlock` module option: one lock taken on a majority of independent Redis masters. */
+export interface RedlockOptions {
+  /** At least 3 independent masters (no replication between them); an odd number is advised. */
+  masters: readonly RedlockMaster[];
+  /**
+   * Share of the lease allowed for the clocks' rates to differ; the drift is
+   * `ttl × driftFactor + 2 ms`, and never less than the engine's 1 %. Default: 0.01.
+   */
+  driftFactor?: number;
+  /** A waiter retries after a random delay of 1 to this many ms. Default: 50. */
+  retryJitter?: number;
+  /**
+   * How long one round waits for a master, in ms. Default: a twentieth of the lease (at least
+   * 10 ms), and never more than `commandTimeout`.
+   */
+  masterTimeout?: number;
+}
+
 /** Options of `forRoot()`, and what a `forRootAsync()` factory returns; all optional. */
 export interface DistributedLockModuleOptions {
   /**
@@ -45,6 +66,11 @@ export interface DistributedLockModuleOptions {
    * module then never closes). Absent: the in-memory store, which locks within this process only.
    */
   redis?: string | RedisOptions | RedisClientLike;
+  /**
+   * Redlock instead of one Redis: every lock is taken on a majority of these independent masters.
+   * Exclusive locks only (read locks, semaphores and idempotency claims are refused). Not with `redis`.
+   */
+  redlock?: RedlockOptions;
   /** Prefix of every Redis key the module writes. Default: `'lock:'`. */
   keyPrefix?: string;
   /** Lease in ms of a lock that is not renewed. Default: 30000. */

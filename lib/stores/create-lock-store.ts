@@ -1,11 +1,15 @@
 import { Redis, RedisOptions } from 'ioredis';
 import { MESSAGES } from '../distributed-lock.messages';
-import type { RedisClientLike } from '../interfaces/distributed-lock-module-options.interface';
+import type {
+  RedisClientLike,
+  RedlockOptions,
+} from '../interfaces/distributed-lock-module-options.interface';
 import { assertRedisOption } from '../validation/redis-option';
 import type { LockStore } from './lock-store.interface';
 import { logConnectionErrors } from './log-connection-errors';
 import { MemoryLockStore } from './memory-lock.store';
 import { RedisLockStore, ReplicaSync } from './redis-lock.store';
+import { createRedlockStore } from './redlock/create-redlock-store';
 
 /**
  * Settings for a client the module creates itself: a queued command waits for one reconnect
@@ -13,9 +17,12 @@ import { RedisLockStore, ReplicaSync } from './redis-lock.store';
  * while reconnecting arms ioredis' disconnect timer on a socket that already closed, which
  * would keep the process alive for its full length (2 s by default).
  */
-const OWNED_CLIENT_DEFAULTS: RedisOptions = { maxRetriesPerRequest: 1, disconnectTimeout: 100 };
+export const OWNED_CLIENT_DEFAULTS: RedisOptions = {
+  maxRetriesPerRequest: 1,
+  disconnectTimeout: 100,
+};
 
-function isClient(value: unknown): value is RedisClientLike {
+export function isRedisClient(value: unknown): value is RedisClientLike {
   return (
     typeof value === 'object' &&
     value !== null &&
@@ -28,9 +35,12 @@ export function createLockStore(
   redis: string | RedisOptions | RedisClientLike | undefined,
   commandTimeoutMs: number,
   sync?: ReplicaSync,
+  /** Redlock over independent masters instead of `redis` (the options forbid both). */
+  redlock?: RedlockOptions,
 ): LockStore {
+  if (redlock !== undefined) return createRedlockStore(redlock, commandTimeoutMs);
   if (redis === undefined) return new MemoryLockStore();
-  if (isClient(redis)) return new RedisLockStore(redis, false, commandTimeoutMs, sync);
+  if (isRedisClient(redis)) return new RedisLockStore(redis, false, commandTimeoutMs, sync);
   assertRedisOption(redis);
   const client =
     typeof redis === 'string'

@@ -17,7 +17,7 @@ export type ClaimReply =
 
 /** What a health check found: how the store is deployed, and how long a read-only round trip took. */
 export interface StoreHealth {
-  readonly topology: 'memory' | 'single' | 'sentinel' | 'cluster';
+  readonly topology: 'memory' | 'single' | 'sentinel' | 'cluster' | 'redlock';
   /** The slowest node's answer to `PING`, in ms (0 for the memory store). */
   readonly roundTripMs: number;
 }

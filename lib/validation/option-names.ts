@@ -1,4 +1,7 @@
-import type { DistributedLockModuleOptions } from '../interfaces/distributed-lock-module-options.interface';
+import type {
+  DistributedLockModuleOptions,
+  RedlockOptions,
+} from '../interfaces/distributed-lock-module-options.interface';
 import type { LockOptions } from '../interfaces/lock-options.interface';
 import type { WithLockOptions } from '../interfaces/with-lock-options.interface';
 import type {
@@ -12,6 +15,7 @@ import type {
 /** `DistributedLockModule.forRoot()` / `new LockService()` options. */
 export const MODULE_OPTION_NAMES = [
   'redis',
+  'redlock',
   'keyPrefix',
   'ttl',
   'waitTimeout',
@@ -23,6 +27,14 @@ export const MODULE_OPTION_NAMES = [
   'syncTimeout',
   'evictionPolicy',
   'idempotency',
+] as const;
+
+/** The module's `redlock` option. */
+export const REDLOCK_OPTION_NAMES = [
+  'masters',
+  'driftFactor',
+  'retryJitter',
+  'masterTimeout',
 ] as const;
 
 /**
@@ -80,13 +92,14 @@ export const IDEMPOTENCY_OPTION_NAMES = [
 type Unlisted<T, Names extends readonly string[]> = Exclude<keyof T, Names[number]>;
 const allListed: [
   Unlisted<DistributedLockModuleOptions, typeof MODULE_OPTION_NAMES>,
+  Unlisted<RedlockOptions, typeof REDLOCK_OPTION_NAMES>,
   Unlisted<LockOptions, typeof LOCK_OPTION_NAMES>,
   Unlisted<WithLockOptions, typeof WITH_LOCK_OPTION_NAMES>,
   Unlisted<Omit<WithLockOptions, 'mode' | 'holdAtLeast'>, typeof WITH_SEMAPHORE_OPTION_NAMES>,
   Unlisted<Omit<LockOptions, 'mode'>, typeof PERMIT_OPTION_NAMES>,
   Unlisted<IdempotencyRunOptions, typeof IDEMPOTENCY_RUN_OPTION_NAMES>,
   Unlisted<IdempotencyOptions, typeof IDEMPOTENCY_OPTION_NAMES>,
-] extends [never, never, never, never, never, never, never]
+] extends [never, never, never, never, never, never, never, never]
   ? true
   : false = true;
 void allListed;

@@ -9,46 +9,46 @@ const REDIS_URL = /^rediss?:\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*)
  * Checks the `redis` module option without connecting: a URL ioredis reads the way it looks,
  * ioredis options with the right types, or a client (not inspected further).
  */
-export function assertRedisOption(redis: unknown): void {
+export function assertRedisOption(redis: unknown, label: string = LABEL): void {
   if (redis === undefined) return;
-  if (typeof redis === 'string') return assertRedisUrl(redis);
+  if (typeof redis === 'string') return assertRedisUrl(redis, label);
   if (typeof redis !== 'object' || redis === null || Array.isArray(redis)) {
     throw new TypeError(
-      `${LABEL} must be ${URL_FORMS}, ioredis options or an ioredis client, ` +
+      `${label} must be ${URL_FORMS}, ioredis options or an ioredis client, ` +
         `got ${describeValue(redis)}.`,
     );
   }
   // A client (standalone or cluster) is the caller's own: its settings are not ours to judge.
   if (typeof (redis as { evalsha?: unknown }).evalsha === 'function') return;
-  assertRedisOptions(redis as Record<string, unknown>);
+  assertRedisOptions(redis as Record<string, unknown>, label);
 }
 
-function assertRedisUrl(url: string): void {
+function assertRedisUrl(url: string, label: string): void {
   // Messages show the URL without its credentials.
   const redacted = url.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)[^@/?#]*@/i, '$1***@');
   const shown = JSON.stringify(redacted);
   if (url.startsWith('redis://') || url.startsWith('rediss://')) {
     const [, host, port, path] = REDIS_URL.exec(url) ?? [];
     if (host === undefined || host === '') {
-      throw new TypeError(`${LABEL} URL ${shown} names no host.`);
+      throw new TypeError(`${label} URL ${shown} names no host.`);
     }
     if (port !== undefined && !isIntegerText(port, 1, 65_535)) {
-      throw new TypeError(`${LABEL} URL ${shown} has port "${port}"; a port is 1 to 65535.`);
+      throw new TypeError(`${label} URL ${shown} has port "${port}"; a port is 1 to 65535.`);
     }
     if (path !== '' && path !== '/' && !/^\/\d+$/.test(path)) {
       throw new TypeError(
-        `${LABEL} URL ${shown} has path "${path}"; the only path a Redis URL takes is the ` +
+        `${label} URL ${shown} has path "${path}"; the only path a Redis URL takes is the ` +
           'database number, as in redis://localhost:6379/2.',
       );
     }
-    if (!URL.canParse(url)) throw new TypeError(`${LABEL} URL ${shown} is not a valid URL.`);
+    if (!URL.canParse(url)) throw new TypeError(`${label} URL ${shown} is not a valid URL.`);
     return;
   }
   if (url.startsWith('unix:')) {
     // ioredis reads unix:/path and unix:///path as the socket path; a host part would be lost.
     if (!/^unix:(?:\/\/)?\/[^/]/.test(url)) {
       throw new TypeError(
-        `${LABEL} URL ${shown} must name an absolute socket path: unix:///path/to/redis.sock.`,
+        `${label} URL ${shown} must name an absolute socket path: unix:///path/to/redis.sock.`,
       );
     }
     return;
@@ -68,11 +68,11 @@ function assertRedisUrl(url: string): void {
   } else {
     advice = `write redis://${redacted}`;
   }
-  throw new TypeError(`${LABEL} must be ${URL_FORMS}, got ${shown} (a string): ${advice}.`);
+  throw new TypeError(`${label} must be ${URL_FORMS}, got ${shown} (a string): ${advice}.`);
 }
 
-function assertRedisOptions(options: Record<string, unknown>): void {
-  const label = `${LABEL} option`;
+function assertRedisOptions(options: Record<string, unknown>, subject: string): void {
+  const label = `${subject} option`;
   const { host, port, db, path, family, sentinels, connectTimeout } = options;
   for (const name of ['host', 'username', 'password', 'path', 'name', 'sentinelPassword']) {
     const value = options[name];
