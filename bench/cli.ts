@@ -1,6 +1,6 @@
 import type { BenchOptions } from './scenario';
 
-export const ALL_SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S8'];
+export const ALL_SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8'];
 export const DEFAULT_S6_CYCLES = 1_000_000;
 
 export interface CliOptions extends BenchOptions {

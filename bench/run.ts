@@ -16,10 +16,11 @@ import { s3 } from './scenarios/s3-contended';
 import { s4 } from './scenarios/s4-multiprocess';
 import { s5 } from './scenarios/s5-http';
 import { s6 } from './scenarios/s6-memory';
+import { s7 } from './scenarios/s7-cluster';
 import { s8 } from './scenarios/s8-idempotent';
 import { evaluateTargets, targetsMarkdown } from './targets';
 
-const SCENARIOS: Scenario[] = [s1, s2, s3, s4, s5, s6, s8];
+const SCENARIOS: Scenario[] = [s1, s2, s3, s4, s5, s6, s7, s8];
 /** Whatever happens, the bench stops by itself. */
 const HARD_LIMIT_MS = 10 * 60 * 1000;
 const RESULTS_DIR = join(__dirname, '..', '..', 'bench', 'results');

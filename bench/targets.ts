@@ -38,6 +38,29 @@ function ratioCheck(
   };
 }
 
+/** `id`'s `key` over the baseline's (paired per round where measured) at most `max`. */
+function ratioAtMost(
+  report: ScenarioReport | undefined,
+  key: string,
+  id: string,
+  baseId: string,
+  max: number,
+  target: string,
+  unit: string,
+): Check {
+  const mine = row(report, id);
+  const baseline = row(report, baseId);
+  const ratio = mine && baseline ? rowRatio(mine, baseline, key) : undefined;
+  if (!mine || !baseline || ratio === undefined) {
+    return { target, measured: 'not measured', pass: undefined };
+  }
+  return {
+    target,
+    measured: `${formatNumber(mine.values[key], 1)} vs ${formatNumber(baseline.values[key], 1)} ${unit} (${ratio.toFixed(2)}×)`,
+    pass: ratio <= max,
+  };
+}
+
 function limitCheck(
   report: ScenarioReport | undefined,
   key: string,
@@ -91,19 +114,71 @@ export function evaluateTargets(reports: Map<string, ScenarioReport>): Check[] {
       ),
     );
     checks.push(aheadOfPeers(s1));
+    checks.push(
+      ratioAtMost(
+        s1,
+        'redisCpuUs',
+        'lib',
+        'floor',
+        1.3,
+        "S1 Redis CPU per cycle ≤ 1.3 × floor's",
+        'µs',
+      ),
+    );
   }
   const s2 = reports.get('S2');
   if (s2) {
     checks.push(
-      ratioCheck(s2, 'cyclesPerSec', 'lib', 'floor', 0.9, 'S2 cycles/s ≥ 0.90 × floor', 'cycles/s'),
+      ratioCheck(
+        s2,
+        'cyclesPerSec',
+        'lib',
+        'floor',
+        0.95,
+        'S2 cycles/s ≥ 0.95 × floor',
+        'cycles/s',
+      ),
+    );
+    checks.push(
+      ratioAtMost(
+        s2,
+        'redisCpuUs',
+        'lib',
+        'floor',
+        1.3,
+        "S2 Redis CPU per cycle ≤ 1.3 × floor's",
+        'µs',
+      ),
     );
   }
   const s3 = reports.get('S3');
   if (s3) {
     checks.push(ratioCheck(s3, 'acqPerSec', 'lib', 'floor', 1, "S3 acq/s ≥ floor's", 'acq/s'));
-    checks.push(limitCheck(s3, 'p99WaitMs', 25, 1, 'S3 p99 wait ≤ 25 ms', 'ms'));
+    const lib3 = row(s3, 'lib')?.values;
     checks.push(
-      limitCheck(s3, 'commandsPerAcq', 4, 2, 'S3 ≤ 4 Redis commands per acquisition', 'commands'),
+      lib3 === undefined
+        ? {
+            target: 'S3 mean hand-over gap ≤ 2 round trips',
+            measured: 'not measured',
+            pass: undefined,
+          }
+        : {
+            target: 'S3 mean hand-over gap ≤ 2 round trips',
+            measured: `${formatNumber(lib3.meanGapMs, 3)} ms = ${formatNumber(lib3.gapRtts, 2)} × RTT (${formatNumber(lib3.rttMs, 3)} ms)`,
+            pass: lib3.gapRtts <= 2,
+          },
+    );
+    checks.push(
+      lib3 === undefined
+        ? { target: 'S3 p99 wait ≤ 1.1 × FIFO floor', measured: 'not measured', pass: undefined }
+        : {
+            target: 'S3 p99 wait ≤ 1.1 × FIFO floor',
+            measured: `${formatNumber(lib3.p99WaitMs, 1)} ms vs 15 × (hold + gap) = ${formatNumber(lib3.fifoFloorMs, 1)} ms (${(lib3.p99WaitMs / lib3.fifoFloorMs).toFixed(2)}×)`,
+            pass: lib3.p99WaitMs <= 1.1 * lib3.fifoFloorMs,
+          },
+    );
+    checks.push(
+      limitCheck(s3, 'sentPerAcq', 4, 2, 'S3 ≤ 4 commands sent per acquisition', 'commands'),
     );
   }
   const s4 = reports.get('S4');
@@ -115,10 +190,21 @@ export function evaluateTargets(reports: Map<string, ScenarioReport>): Check[] {
         s5,
         'reqPerSec',
         'locked',
-        'plain',
-        0.85,
-        'S5 locked ≥ 0.85 × plain req/s',
+        'hand',
+        0.95,
+        'S5 @WithLock ≥ 0.95 × by-hand req/s',
         'req/s',
+      ),
+    );
+    checks.push(
+      ratioAtMost(
+        s5,
+        'redisCpuUs',
+        'locked',
+        'hand',
+        1.3,
+        "S5 Redis CPU per request ≤ 1.3 × by hand's",
+        'µs',
       ),
     );
   }
@@ -146,6 +232,33 @@ export function evaluateTargets(reports: Map<string, ScenarioReport>): Check[] {
             target: 'S6 no heap growth beyond noise',
             measured: `${formatNumber(lib.growthKiB, 0)} KiB growth (allowance ${formatNumber(lib.noiseKiB, 0)} KiB)`,
             pass: lib.pass === 1,
+          },
+    );
+    checks.push(
+      limitCheck(
+        s6,
+        'keysLeft',
+        16_384,
+        0,
+        'S6 Redis keys left ≤ 16,384 (bounded counters)',
+        'keys',
+      ),
+    );
+    checks.push(
+      limitCheck(s6, 'redisGrowthMiB', 4, 2, 'S6 Redis used_memory growth ≤ 4 MiB', 'MiB'),
+    );
+  }
+  const s7 = reports.get('S7');
+  if (s7) {
+    const lib7 = row(s7, 'lib@3')?.values;
+    const floor7 = row(s7, 'floor@3')?.values;
+    checks.push(
+      lib7 === undefined
+        ? { target: 'S7 3 masters ≥ 2.5 × 1 master', measured: 'not measured', pass: undefined }
+        : {
+            target: 'S7 3 masters ≥ 2.5 × 1 master',
+            measured: `${lib7.vsOneMaster.toFixed(2)}× (floor ${floor7 ? floor7.vsOneMaster.toFixed(2) : '–'}×), CPU-bound: see S7`,
+            pass: lib7.vsOneMaster >= 2.5,
           },
     );
   }

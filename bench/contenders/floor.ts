@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { type Contender, LEASE_MS, type Release } from './contender';
 
 const RELEASE_SCRIPT = `
@@ -12,12 +12,17 @@ return 0
 /** How often the floor polls a held lock. */
 export const FLOOR_POLL_MS = 2;
 
+/** Opens the connection a contender uses (S7: an ioredis Cluster client). */
+export type Connect = (url: string) => Promise<Redis | Cluster>;
+
 /**
  * The least a correct single-Redis lock does: `SET key token NX PX ttl`, an owner-checked delete
- * by `EVALSHA` (script loaded once at setup), and waiting by polling every 2 ms. No renewal.
+ * by `EVALSHA` (script loaded once at setup, on every master of a Cluster), and waiting by
+ * polling every 2 ms. No renewal. `connect`: another client than `new Redis(url)`, with the id
+ * and name it is shown under.
  */
-export function floor(): Contender {
-  let client: Redis | undefined;
+export function floor(connect?: Connect, id = 'floor', name = 'floor (bare ioredis)'): Contender {
+  let client: Redis | Cluster | undefined;
   let sha = '';
   // Unique per acquisition: a random per-process prefix and a counter.
   const prefix = randomBytes(8).toString('hex');
@@ -25,13 +30,14 @@ export function floor(): Contender {
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
   return {
-    id: 'floor',
-    name: 'floor (bare ioredis)',
+    id,
+    name,
     version: 'ioredis only',
     settings: `SET NX PX ${LEASE_MS} + EVALSHA owner-checked DEL; polls every ${FLOOR_POLL_MS} ms while waiting; no renewal`,
     async setup(url) {
-      client = new Redis(url);
-      sha = String(await client.script('LOAD', RELEASE_SCRIPT));
+      client = connect ? await connect(url) : new Redis(url);
+      const servers = client instanceof Cluster ? client.nodes('master') : [client];
+      for (const server of servers) sha = String(await server.script('LOAD', RELEASE_SCRIPT));
     },
     async acquire(key, waitMs): Promise<Release | null> {
       const redis = client;

@@ -2,11 +2,18 @@ import type { Contender } from '../contenders/contender';
 import { interleave } from '../interleave';
 import type { BenchContext, Scenario, ScenarioReport } from '../scenario';
 import { pinToOneCpu } from '../affinity';
+import { measureRedis, REDIS_COST_COLUMNS, REDIS_COST_METHOD } from '../redis-cost';
 import { now, Samples } from '../stats';
 
 /** Acquire + release, one after the other, each on a new key, for `durationMs`. */
-async function sequentialCycles(contender: Contender, tag: string, durationMs: number) {
+async function sequentialCycles(
+  ctx: BenchContext,
+  contender: Contender,
+  tag: string,
+  durationMs: number,
+) {
   const latencies = new Samples();
+  const redis = await measureRedis([ctx.redis.admin]);
   const start = now();
   let end = start;
   for (let i = 0; end - start < durationMs; i++) {
@@ -21,6 +28,7 @@ async function sequentialCycles(contender: Contender, tag: string, durationMs: n
     cyclesPerSec: latencies.count / ((end - start) / 1000),
     p50us: latencies.percentile(50) * 1000,
     p99us: latencies.percentile(99) * 1000,
+    ...(await redis.end(latencies.count)),
   };
 }
 
@@ -42,10 +50,10 @@ export const s1: Scenario = {
         ctx,
         'S1',
         ctx.contenders,
-        (c, round) => sequentialCycles(c, `${c.id}:${round}`, durationMs),
+        (c, round) => sequentialCycles(ctx, c, `${c.id}:${round}`, durationMs),
         {
           rounds,
-          warmup: (c) => sequentialCycles(c, `${c.id}:warm`, ctx.options.quick ? 100 : 300),
+          warmup: (c) => sequentialCycles(ctx, c, `${c.id}:warm`, ctx.options.quick ? 100 : 300),
           timeoutMs: durationMs + 30_000,
           baselineId: 'floor',
         },
@@ -56,11 +64,12 @@ export const s1: Scenario = {
     return {
       id: 'S1',
       title: 'S1 — one caller, sequential acquire + release on distinct keys',
-      method: `One caller; each cycle takes a lock on a new key (normal waiting acquire, never contended) and releases it. ${rounds} rounds of ${durationMs} ms per contender, interleaved; medians over rounds. Latency is of the whole cycle. ${unpin ? 'The bench process and redis-server share one CPU during S1 (taskset), so the figures measure the work per cycle rather than cross-CPU wake-ups.' : 'Not pinned to one CPU (taskset unavailable): expect noisy figures.'}`,
+      method: `One caller; each cycle takes a lock on a new key (normal waiting acquire, never contended) and releases it. ${rounds} rounds of ${durationMs} ms per contender, interleaved; medians over rounds. Latency is of the whole cycle. ${unpin ? 'The bench process and redis-server share one CPU during S1 (taskset), so the figures measure the work per cycle rather than cross-CPU wake-ups.' : 'Not pinned to one CPU (taskset unavailable): expect noisy figures.'} ${REDIS_COST_METHOD}`,
       columns: [
         { key: 'cyclesPerSec', label: 'cycles/s', digits: 0, ratio: true },
         { key: 'p50us', label: 'p50 µs', digits: 0, ratio: true },
         { key: 'p99us', label: 'p99 µs', digits: 0, ratio: true },
+        ...REDIS_COST_COLUMNS,
       ],
       rows,
       baselineId: 'floor',

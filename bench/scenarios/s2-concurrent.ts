@@ -1,13 +1,24 @@
+import type { Redis } from 'ioredis';
 import type { Contender } from '../contenders/contender';
 import { interleave } from '../interleave';
 import type { BenchContext, Scenario, ScenarioReport } from '../scenario';
+import { measureRedis, REDIS_COST_COLUMNS, REDIS_COST_METHOD } from '../redis-cost';
 import { now } from '../stats';
 
-const CALLERS = 64;
-const KEYS = 10_000;
+export const CALLERS = 64;
+export const KEYS = 10_000;
 
-/** 64 callers, each cycle on a random one of 10,000 keys, trying without waiting. */
-async function concurrentCycles(contender: Contender, tag: string, durationMs: number) {
+/**
+ * 64 callers, each cycle on a random one of 10,000 keys, trying without waiting. `servers`: the
+ * Redis servers whose work is measured (every master of a Cluster; S7 runs this too).
+ */
+export async function concurrentCycles(
+  servers: readonly Redis[],
+  contender: Contender,
+  tag: string,
+  durationMs: number,
+) {
+  const redis = await measureRedis(servers);
   let cycles = 0;
   let busy = 0;
   const start = now();
@@ -25,7 +36,11 @@ async function concurrentCycles(contender: Contender, tag: string, durationMs: n
   };
   await Promise.all(Array.from({ length: CALLERS }, caller));
   const seconds = (now() - start) / 1000;
-  return { cyclesPerSec: cycles / seconds, busyPct: (100 * busy) / Math.max(1, cycles + busy) };
+  return {
+    cyclesPerSec: cycles / seconds,
+    busyPct: (100 * busy) / Math.max(1, cycles + busy),
+    ...(await redis.end(cycles)),
+  };
 }
 
 export const s2: Scenario = {
@@ -38,10 +53,11 @@ export const s2: Scenario = {
       ctx,
       'S2',
       ctx.contenders,
-      (c, round) => concurrentCycles(c, `${c.id}:${round}`, durationMs),
+      (c, round) => concurrentCycles([ctx.redis.admin], c, `${c.id}:${round}`, durationMs),
       {
         rounds,
-        warmup: (c) => concurrentCycles(c, `${c.id}:warm`, ctx.options.quick ? 100 : 300),
+        warmup: (c) =>
+          concurrentCycles([ctx.redis.admin], c, `${c.id}:warm`, ctx.options.quick ? 100 : 300),
         timeoutMs: durationMs + 30_000,
         baselineId: 'floor',
       },
@@ -49,10 +65,11 @@ export const s2: Scenario = {
     return {
       id: 'S2',
       title: `S2 — ${CALLERS} concurrent callers on ${KEYS.toLocaleString('en-US')} keys`,
-      method: `${CALLERS} callers in one process; each cycle picks a random key of ${KEYS.toLocaleString('en-US')} and tries it without waiting (tryAcquire / retryCount 0 / one attempt); a key found held counts as "busy" and the caller moves on. cycles/s counts successful acquire + release cycles. ${rounds} rounds of ${durationMs} ms per contender, interleaved; medians over rounds.`,
+      method: `${CALLERS} callers in one process; each cycle picks a random key of ${KEYS.toLocaleString('en-US')} and tries it without waiting (tryAcquire / retryCount 0 / one attempt); a key found held counts as "busy" and the caller moves on. cycles/s counts successful acquire + release cycles. ${rounds} rounds of ${durationMs} ms per contender, interleaved; medians over rounds. ${REDIS_COST_METHOD}`,
       columns: [
         { key: 'cyclesPerSec', label: 'cycles/s', digits: 0, ratio: true },
         { key: 'busyPct', label: 'busy %', digits: 2, ratio: false },
+        ...REDIS_COST_COLUMNS,
       ],
       rows,
       baselineId: 'floor',

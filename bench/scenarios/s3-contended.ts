@@ -2,6 +2,7 @@ import type { Contender } from '../contenders/contender';
 import { interleave } from '../interleave';
 import type { BenchContext, Scenario, ScenarioReport } from '../scenario';
 import { sentCommands } from '../command-counter';
+import { measureRedis, REDIS_COST_METHOD } from '../redis-cost';
 import { now, Samples, sleep } from '../stats';
 
 export const S3_CALLERS = 16;
@@ -43,6 +44,13 @@ async function contendedRun(
   let failures = 0;
   let sameAsPrevious = 0;
   let previousHolder = -1;
+  // Hand-over gap: from a holder calling release to the next holder holding; and hold times.
+  let releasedAt = -1;
+  let gapSum = 0;
+  let gaps = 0;
+  let holdSum = 0;
+  const rttMs = await roundTripMs(ctx);
+  const redis = await measureRedis([ctx.redis.admin]);
   const commandsBefore = await ctx.redis.commandsProcessed();
   const callsBefore = await ctx.redis.commandCalls();
   const sentBefore = sentCommands();
@@ -56,19 +64,29 @@ async function contendedRun(
         failures++;
         continue;
       }
-      waits.push(now() - t0);
+      const holding = now();
+      waits.push(holding - t0);
+      if (releasedAt >= 0) {
+        gapSum += holding - releasedAt;
+        gaps++;
+        releasedAt = -1;
+      }
       if (id === previousHolder) sameAsPrevious++;
       previousHolder = id;
       acquisitions++;
       await sleep(HOLD_MS);
+      releasedAt = now();
+      holdSum += releasedAt - holding;
       await release();
     }
   };
   await Promise.all(Array.from({ length: S3_CALLERS }, (_, id) => caller(id)));
   const seconds = (now() - start) / 1000;
   const sent = sentCommands() - sentBefore;
-  // INFO stats sees the INFO stats and INFO commandstats sent before the run: leave them out.
-  const commands = (await ctx.redis.commandsProcessed()) - commandsBefore - 2;
+  const cost = await redis.end(acquisitions);
+  // INFO stats sees the bench's INFO stats, INFO commandstats and INFO cpu sent since the first
+  // one: leave them out.
+  const commands = (await ctx.redis.commandsProcessed()) - commandsBefore - 3;
   const callsAfter = await ctx.redis.commandCalls();
   const perCommand = new Map<string, number>();
   for (const [name, calls] of callsAfter) {
@@ -76,16 +94,33 @@ async function contendedRun(
     if (name !== 'info' && diff > 0) perCommand.set(name, diff / Math.max(1, acquisitions));
   }
   commandBreakdown.set(contender.id, perCommand);
+  const meanHoldMs = holdSum / Math.max(1, acquisitions);
+  const meanGapMs = gapSum / Math.max(1, gaps);
   return {
     acqPerSec: acquisitions / seconds,
+    meanGapMs,
+    gapRtts: meanGapMs / rttMs,
+    rttMs,
+    // A strict FIFO makes each caller wait for the 15 others' turns: hold + hand-over gap each.
+    fifoFloorMs: (S3_CALLERS - 1) * (meanHoldMs + meanGapMs),
+    meanHoldMs,
     p50WaitMs: waits.percentile(50),
     p99WaitMs: waits.percentile(99),
     maxWaitMs: waits.percentile(100),
     commandsPerAcq: commands / Math.max(1, acquisitions),
     sentPerAcq: sent / Math.max(1, acquisitions),
     sameCallerPct: (100 * sameAsPrevious) / Math.max(1, acquisitions - 1),
+    redisCpuUs: cost.redisCpuUs,
     failures,
   };
+}
+
+/** Mean round trip of a PING on the bench's own connection (100 in a row), ms. */
+async function roundTripMs(ctx: BenchContext): Promise<number> {
+  const count = 100;
+  const start = now();
+  for (let i = 0; i < count; i++) await ctx.redis.admin.ping();
+  return (now() - start) / count;
 }
 
 export const s3: Scenario = {
@@ -109,14 +144,18 @@ export const s3: Scenario = {
     return {
       id: 'S3',
       title: `S3 — ${S3_CALLERS} callers on one key, ${HOLD_MS} ms hold`,
-      method: `${S3_CALLERS} callers in one process on one key; each acquires (waiting up to ${CONTENDED_WAIT_MS / 1000} s), holds it for a ${HOLD_MS} ms timer, releases and at once tries again; ${rounds} rounds of ${durationMs / 1000} s per contender, interleaved, medians over rounds; callers still waiting at the end of a run finish their turn (so with an unfair lock the longest wait is bounded by the run length). wait = from calling acquire to holding. cmds/acq = diff of INFO total_commands_processed / acquisitions: everything Redis ran, including the subscriber's commands and the commands Lua scripts run inside Redis. sent/acq = commands the contender's ioredis clients sent (round trips; Lua internals not counted). same caller % = share of acquisitions whose holder is the caller that held it just before (fair would be about ${(100 / S3_CALLERS).toFixed(1)} %).`,
+      method: `${S3_CALLERS} callers in one process on one key; each acquires (waiting up to ${CONTENDED_WAIT_MS / 1000} s), holds it for a ${HOLD_MS} ms timer, releases and at once tries again; ${rounds} rounds of ${durationMs / 1000} s per contender, interleaved, medians over rounds; callers still waiting at the end of a run finish their turn (so with an unfair lock the longest wait is bounded by the run length). wait = from calling acquire to holding. cmds/acq = diff of INFO total_commands_processed / acquisitions: everything Redis ran, including the subscriber's commands and the commands Lua scripts run inside Redis. sent/acq = commands the contender's ioredis clients sent (round trips; Lua internals not counted). same caller % = share of acquisitions whose holder is the caller that held it just before (fair would be about ${(100 / S3_CALLERS).toFixed(1)} %). mean gap = from a holder calling release to the next holder holding (the hand-over), gap / RTT = that over the mean PING round trip measured just before the run on the bench's own connection; FIFO floor = ${S3_CALLERS - 1} × (mean hold + mean gap), the p99 wait of a strict FIFO where every caller waits for the ${S3_CALLERS - 1} others. ${REDIS_COST_METHOD}`,
       columns: [
         { key: 'acqPerSec', label: 'acq/s', digits: 0, ratio: true },
         { key: 'p50WaitMs', label: 'p50 wait ms', digits: 2, ratio: true },
         { key: 'p99WaitMs', label: 'p99 wait ms', digits: 1, ratio: true },
+        { key: 'fifoFloorMs', label: 'FIFO floor ms', digits: 1, ratio: false },
+        { key: 'meanGapMs', label: 'mean gap ms', digits: 3, ratio: true },
+        { key: 'gapRtts', label: 'gap / RTT', digits: 2, ratio: false },
         { key: 'maxWaitMs', label: 'max wait ms', digits: 0, ratio: false },
         { key: 'commandsPerAcq', label: 'cmds/acq', digits: 2, ratio: true },
         { key: 'sentPerAcq', label: 'sent/acq', digits: 2, ratio: true },
+        { key: 'redisCpuUs', label: 'Redis CPU µs/acq', digits: 1, ratio: true },
         { key: 'sameCallerPct', label: 'same caller %', digits: 1, ratio: false },
         { key: 'failures', label: 'failed (all rounds)', digits: 0, ratio: false },
       ],

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Contender } from '../contenders/contender';
 import { interleave } from '../interleave';
 import type { BenchContext, Scenario, ScenarioReport } from '../scenario';
+import { measureRedis, REDIS_COST_COLUMNS, REDIS_COST_METHOD } from '../redis-cost';
 import { now } from '../stats';
 import { CONTENDED_WAIT_MS, HOLD_MS } from './s3-contended';
 import { counterKey, type FromWorker, type ToWorker } from './s4-messages';
@@ -63,6 +64,7 @@ async function multiProcessRun(
   tag: string,
   durationMs: number,
 ) {
+  const redis = await measureRedis([ctx.redis.admin]);
   const start = now();
   const results = workers.map(nextMessage);
   for (const worker of workers) {
@@ -77,11 +79,14 @@ async function multiProcessRun(
     failures += message.failures;
   }
   const seconds = (now() - start) / 1000;
+  const cost = await redis.end(acquisitions);
   const counter = Number((await ctx.redis.admin.get(counterKey(tag))) ?? 0);
   return {
     acqPerSec: acquisitions / seconds,
     lostUpdates: acquisitions - counter,
     failures,
+    // The counter's GET and SET under the lock are in it too (2 commands per acquisition).
+    ...cost,
   };
 }
 
@@ -115,11 +120,12 @@ export const s4: Scenario = {
     return {
       id: 'S4',
       title: `S4 — ${WORKERS} processes × ${CALLERS_PER_WORKER} callers on one key, read/pause/write under the lock`,
-      method: `${WORKERS} child processes with ${CALLERS_PER_WORKER} callers each, one key; under the lock a caller GETs a counter, waits ${HOLD_MS} ms, SETs counter + 1, releases and tries again (wait up to ${CONTENDED_WAIT_MS / 1000} s); ${rounds} rounds of ${durationMs / 1000} s per contender, interleaved, medians over rounds. lost updates = acquisitions − final counter, added up over all rounds (0 for a correct lock).`,
+      method: `${WORKERS} child processes with ${CALLERS_PER_WORKER} callers each, one key; under the lock a caller GETs a counter, waits ${HOLD_MS} ms, SETs counter + 1, releases and tries again (wait up to ${CONTENDED_WAIT_MS / 1000} s); ${rounds} rounds of ${durationMs / 1000} s per contender, interleaved, medians over rounds. lost updates = acquisitions − final counter, added up over all rounds (0 for a correct lock). ${REDIS_COST_METHOD} Both include the GET and SET of the counter under the lock.`,
       columns: [
         { key: 'acqPerSec', label: 'acq/s', digits: 0, ratio: true },
         { key: 'lostUpdates', label: 'lost updates (all rounds)', digits: 0, ratio: false },
         { key: 'failures', label: 'failed (all rounds)', digits: 0, ratio: false },
+        ...REDIS_COST_COLUMNS,
       ],
       rows,
       baselineId: 'floor',
