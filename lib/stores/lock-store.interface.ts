@@ -17,8 +17,10 @@ export type ClaimReply =
 
 /** What a health check found: how the store is deployed, and how long a read-only round trip took. */
 export interface StoreHealth {
-  readonly topology: 'memory' | 'single' | 'sentinel' | 'cluster' | 'redlock';
-  /** The slowest node's answer to `PING`, in ms (0 for the memory store). */
+  /** The built-in stores' names; a store of your own may give its own. */
+  readonly topology:
+    'memory' | 'single' | 'sentinel' | 'cluster' | 'redlock' | 'postgres' | 'etcd' | (string & {});
+  /** The slowest node's answer to a read-only round trip (`PING`, `SELECT 1`), in ms (0 for the memory store). */
   readonly roundTripMs: number;
 }
 

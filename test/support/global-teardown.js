@@ -8,14 +8,15 @@ module.exports = async () => {
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const pid = Number(line);
     if (!pid) continue;
-    // A pid may have been reused since: only stop it while it is still a Redis process.
+    // A pid may have been reused since: only stop it while it is still a Redis or PostgreSQL
+    // server (a PostgreSQL postmaster's children exit when it does).
     let command = '';
     try {
       command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     } catch {
       continue;
     }
-    if (!command.includes('redis-')) continue;
+    if (!command.includes('redis-') && !command.includes('postgres')) continue;
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
