@@ -22,6 +22,23 @@ export type {
   RedisClientLike,
 } from './interfaces/distributed-lock-module-options.interface';
 export type {
+  AcquireMiss,
+  ClaimReply,
+  CompleteReply,
+  LockStore,
+  StoreHealth,
+} from './stores/lock-store.interface';
+export type { HoldMode, LockResource } from './stores/lock-resource';
+export type { CallBound } from './stores/call-bound';
+export { Waiter } from './stores/waiter';
+export type { HandOver } from './stores/waiter';
+export { WaiterRegistry } from './stores/waiter-registry';
+export type {
+  PostgresOption,
+  PostgresPoolLike,
+  PostgresPoolOptions,
+} from './stores/postgres/postgres-pool-like';
+export type {
   DistributedLockModuleAsyncOptions,
   DistributedLockOptionsFactory,
 } from './interfaces/distributed-lock-module-async-options.interface';

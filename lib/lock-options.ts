@@ -22,6 +22,7 @@ import {
 import { assertBoolean, assertOneOf } from './validation/option-types';
 import { assertRedisOption } from './validation/redis-option';
 import { assertRedlockOption } from './validation/redlock-option';
+import { assertStoreOptions } from './validation/store-option';
 import { validateIdempotencyOptions } from './idempotency/idempotency-options';
 import { IDEMPOTENCY_OPTION_NAMES } from './validation/option-names';
 
@@ -83,6 +84,7 @@ function validateModuleOptions(options: unknown): asserts options is Distributed
   const label = MODULE_LABEL;
   const { keyPrefix, ttl, waitTimeout, autoExtend, recheckInterval, reentrant } = options;
   assertRedisOption(options.redis);
+  assertStoreOptions(options);
   assertRedlockOption(options.redlock, options);
   if (keyPrefix !== undefined) assertKeyPrefix(keyPrefix);
   if (ttl !== undefined) assertTimerMs(ttl, 'ttl', label);

@@ -38,7 +38,7 @@ import { ClaimEngine } from './idempotency/claim-engine';
 import type { IdempotencyOptions } from './interfaces/idempotency-options.interface';
 import { holdUntilSettled } from './observable-hold';
 import { Semaphore } from './semaphore';
-import { createLockStore } from './stores/create-lock-store';
+import { createLockStore, createPluggedStore } from './stores/create-lock-store';
 import { publishAcquired, publishBusy, publishStoreErrors } from './events/lock-event-channels';
 import { HoldMode, LockResource, lockResource } from './stores/lock-resource';
 import { CallBound, reachedBound } from './stores/call-bound';
@@ -125,6 +125,8 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
    * (`nestjs-distributed-lock/testing`) puts one that can simulate faults in its place.
    */
   protected createStore(options: DistributedLockModuleOptions): LockStore {
+    const plugged = createPluggedStore(options, this.options.commandTimeout);
+    if (plugged) return plugged;
     return createLockStore(
       options.redis,
       this.options.commandTimeout,

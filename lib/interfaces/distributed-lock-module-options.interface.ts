@@ -1,4 +1,6 @@
 import type { RedisOptions } from 'ioredis';
+import type { PostgresOption } from '../stores/postgres/postgres-pool-like';
+import type { LockStore } from '../stores/lock-store.interface';
 import type { IdempotencyOptions } from './idempotency-options.interface';
 
 /** The subset of an ioredis connection that the Redis store uses. */
@@ -71,6 +73,19 @@ export interface DistributedLockModuleOptions {
    * Exclusive locks only (read locks, semaphores and idempotency claims are refused). Not with `redis`.
    */
   redlock?: RedlockOptions;
+  /**
+   * PostgreSQL instead of Redis: a `postgres://` URL, `pg.Pool` settings, or an existing `pg.Pool`
+   * (which the module then never closes). Needs the `pg` package; creates its tables on first use.
+   * Exclusive locks and idempotency claims (read locks and semaphores are refused). Not with
+   * another store option.
+   */
+  postgres?: PostgresOption;
+  /**
+   * A store of your own, implementing the `LockStore` contract (check it with
+   * `runLockStoreContract` from `nestjs-distributed-lock/testing`); closed with the module. Not
+   * with another store option.
+   */
+  store?: LockStore;
   /** Prefix of every Redis key the module writes. Default: `'lock:'`. */
   keyPrefix?: string;
   /** Lease in ms of a lock that is not renewed. Default: 30000. */

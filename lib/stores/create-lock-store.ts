@@ -10,6 +10,8 @@ import { logConnectionErrors } from './log-connection-errors';
 import { MemoryLockStore } from './memory-lock.store';
 import { RedisLockStore, ReplicaSync } from './redis-lock.store';
 import { createRedlockStore } from './redlock/create-redlock-store';
+import type { DistributedLockModuleOptions } from '../interfaces/distributed-lock-module-options.interface';
+import { createPostgresStore } from './postgres/create-postgres-store';
 
 /**
  * Settings for a client the module creates itself: a queued command waits for one reconnect
@@ -29,6 +31,20 @@ export function isRedisClient(value: unknown): value is RedisClientLike {
     typeof (value as RedisClientLike).evalsha === 'function' &&
     typeof (value as RedisClientLike).status === 'string'
   );
+}
+
+/**
+ * The store of the (already checked) `store` or `postgres` option: a given store as it is, or
+ * the PostgreSQL store; `undefined` when neither is set (Redis, Redlock, etcd or memory).
+ */
+export function createPluggedStore(
+  options: DistributedLockModuleOptions,
+  commandTimeoutMs: number,
+): LockStore | undefined {
+  if (options.store !== undefined) return options.store;
+  if (options.postgres !== undefined)
+    return createPostgresStore(options.postgres, commandTimeoutMs);
+  return undefined;
 }
 
 export function createLockStore(

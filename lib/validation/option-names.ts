@@ -16,6 +16,8 @@ import type {
 export const MODULE_OPTION_NAMES = [
   'redis',
   'redlock',
+  'postgres',
+  'store',
   'keyPrefix',
   'ttl',
   'waitTimeout',

@@ -105,7 +105,8 @@ describe('module options checked when the service starts', () => {
   it('names an unknown option and the valid option it most likely meant', () => {
     expect(bootError({ waitTimout: 5000 })).toBe(
       'Unknown DistributedLockModule option `waitTimout`: did you mean `waitTimeout`? Valid ' +
-        'options: redis, redlock, keyPrefix, ttl, waitTimeout, autoExtend, recheckInterval, reentrant, ' +
+        'options: redis, redlock, postgres, store, keyPrefix, ttl, waitTimeout, autoExtend, ' +
+        'recheckInterval, reentrant, ' +
         'commandTimeout, syncReplicas, syncTimeout, evictionPolicy, idempotency.',
     );
     expect(bootError({ TTL: 5000 })).toMatch(/`TTL`: did you mean `ttl`\?/);
