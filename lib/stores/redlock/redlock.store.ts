@@ -26,6 +26,9 @@ import { REDLOCK_MESSAGES } from './redlock.messages';
 import { RAISE_FENCE_SCRIPT } from './redlock-scripts';
 import { leaseOnMasters, masterTimeoutFor, RedlockTiming, retryDelay } from './redlock-timing';
 
+/** How long a release waits for each master's answer, unless `masterTimeout` is set. */
+const RELEASE_WAIT_MS = 100;
+
 /** How a round went: who granted (index and fencing token), who refused, who did not answer. */
 interface Tally {
   readonly granted: { index: number; fence: number }[];
@@ -354,10 +357,10 @@ export class RedlockStore implements LockStore {
     bound?: CallBound,
   ): Promise<{ released: number; silent: number }> {
     this.assertOpen();
-    const deadline = Math.min(
-      monotonicNow() + this.timing.commandTimeout,
-      bound?.deadline ?? Infinity,
-    );
+    // Not the command timeout: a stopped master would hold up every release. The command stays
+    // sent (or queued until the connection is back), only its answer is no longer awaited.
+    const wait = this.timing.masterTimeout ?? Math.min(this.timing.commandTimeout, RELEASE_WAIT_MS);
+    const deadline = Math.min(monotonicNow() + wait, bound?.deadline ?? Infinity);
     const answers = await gather(
       this.masters,
       (master) =>
