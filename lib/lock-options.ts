@@ -22,6 +22,7 @@ import {
 import { assertBoolean, assertOneOf } from './validation/option-types';
 import { assertRedisOption } from './validation/redis-option';
 import { assertRedlockOption } from './validation/redlock-option';
+import { assertEtcdOption } from './stores/etcd/etcd-option';
 import { assertStoreOptions } from './validation/store-option';
 import { validateIdempotencyOptions } from './idempotency/idempotency-options';
 import { IDEMPOTENCY_OPTION_NAMES } from './validation/option-names';
@@ -86,6 +87,7 @@ function validateModuleOptions(options: unknown): asserts options is Distributed
   assertRedisOption(options.redis);
   assertStoreOptions(options);
   assertRedlockOption(options.redlock, options);
+  assertEtcdOption(options.etcd, options);
   if (keyPrefix !== undefined) assertKeyPrefix(keyPrefix);
   if (ttl !== undefined) assertTimerMs(ttl, 'ttl', label);
   if (waitTimeout !== undefined) assertWaitTimeout(waitTimeout, label);

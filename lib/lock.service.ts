@@ -132,6 +132,7 @@ export class LockService implements OnModuleInit, OnApplicationShutdown {
       this.options.commandTimeout,
       { replicas: this.options.syncReplicas, timeoutMs: this.options.syncTimeout },
       options.redlock,
+      options.etcd,
     );
   }
 

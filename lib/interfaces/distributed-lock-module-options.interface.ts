@@ -61,6 +61,28 @@ export interface RedlockOptions {
   masterTimeout?: number;
 }
 
+/** The part of an `etcd3` client (`Etcd3`) the etcd store relies on, so that typings never name `etcd3`. */
+export interface EtcdClientLike {
+  readonly kv: object;
+  readonly leaseClient: object;
+  readonly maintenance: object;
+  watch(): unknown;
+  close(): void;
+}
+
+/** The `etcd` module option when the module connects by itself (with the `etcd3` package). */
+export interface EtcdConnectionOptions {
+  /** Cluster members' gRPC endpoints, such as `'http://10.0.0.1:2379'`; every member is advised. */
+  hosts: string | readonly string[];
+  /** Username and password, when etcd's authentication is on. Default: none. */
+  auth?: { username: string; password: string };
+  /** TLS: the CA's certificate, and the client's key and certificate for mutual TLS. Default: none. */
+  credentials?: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer };
+}
+
+/** The `etcd` module option: connection settings, or an existing `etcd3` client (never closed by the module). */
+export type EtcdOptions = EtcdConnectionOptions | EtcdClientLike;
+
 /** Options of `forRoot()`, and what a `forRootAsync()` factory returns; all optional. */
 export interface DistributedLockModuleOptions {
   /**
@@ -73,6 +95,12 @@ export interface DistributedLockModuleOptions {
    * Exclusive locks only (read locks, semaphores and idempotency claims are refused). Not with `redis`.
    */
   redlock?: RedlockOptions;
+  /**
+   * etcd instead of Redis: leases, a create-if-absent transaction and a watch on the previous
+   * waiter, after etcd's lock recipe. Needs the `etcd3` package. Exclusive locks only. Not with
+   * `redis` or `redlock`.
+   */
+  etcd?: EtcdOptions;
   /**
    * PostgreSQL instead of Redis: a `postgres://` URL, `pg.Pool` settings, or an existing `pg.Pool`
    * (which the module then never closes). Needs the `pg` package; creates its tables on first use.

@@ -1,6 +1,7 @@
 import { Redis, RedisOptions } from 'ioredis';
 import { MESSAGES } from '../distributed-lock.messages';
 import type {
+  EtcdOptions,
   RedisClientLike,
   RedlockOptions,
 } from '../interfaces/distributed-lock-module-options.interface';
@@ -10,6 +11,7 @@ import { logConnectionErrors } from './log-connection-errors';
 import { MemoryLockStore } from './memory-lock.store';
 import { RedisLockStore, ReplicaSync } from './redis-lock.store';
 import { createRedlockStore } from './redlock/create-redlock-store';
+import { createEtcdStore } from './etcd/create-etcd-store';
 import type { DistributedLockModuleOptions } from '../interfaces/distributed-lock-module-options.interface';
 import { createPostgresStore } from './postgres/create-postgres-store';
 
@@ -53,8 +55,11 @@ export function createLockStore(
   sync?: ReplicaSync,
   /** Redlock over independent masters instead of `redis` (the options forbid both). */
   redlock?: RedlockOptions,
+  /** etcd instead of Redis (the options forbid both). */
+  etcd?: EtcdOptions,
 ): LockStore {
   if (redlock !== undefined) return createRedlockStore(redlock, commandTimeoutMs);
+  if (etcd !== undefined) return createEtcdStore(etcd, commandTimeoutMs);
   if (redis === undefined) return new MemoryLockStore();
   if (isRedisClient(redis)) return new RedisLockStore(redis, false, commandTimeoutMs, sync);
   assertRedisOption(redis);

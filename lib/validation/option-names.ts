@@ -1,5 +1,6 @@
 import type {
   DistributedLockModuleOptions,
+  EtcdConnectionOptions,
   RedlockOptions,
 } from '../interfaces/distributed-lock-module-options.interface';
 import type { LockOptions } from '../interfaces/lock-options.interface';
@@ -16,6 +17,7 @@ import type {
 export const MODULE_OPTION_NAMES = [
   'redis',
   'redlock',
+  'etcd',
   'postgres',
   'store',
   'keyPrefix',
@@ -38,6 +40,9 @@ export const REDLOCK_OPTION_NAMES = [
   'retryJitter',
   'masterTimeout',
 ] as const;
+
+/** The module's `etcd` option, when it is connection settings. */
+export const ETCD_OPTION_NAMES = ['hosts', 'auth', 'credentials'] as const;
 
 /**
  * Extras of the module builder (`setExtras`): `forRoot` strips them, but a `forRootAsync`
@@ -95,13 +100,14 @@ type Unlisted<T, Names extends readonly string[]> = Exclude<keyof T, Names[numbe
 const allListed: [
   Unlisted<DistributedLockModuleOptions, typeof MODULE_OPTION_NAMES>,
   Unlisted<RedlockOptions, typeof REDLOCK_OPTION_NAMES>,
+  Unlisted<EtcdConnectionOptions, typeof ETCD_OPTION_NAMES>,
   Unlisted<LockOptions, typeof LOCK_OPTION_NAMES>,
   Unlisted<WithLockOptions, typeof WITH_LOCK_OPTION_NAMES>,
   Unlisted<Omit<WithLockOptions, 'mode' | 'holdAtLeast'>, typeof WITH_SEMAPHORE_OPTION_NAMES>,
   Unlisted<Omit<LockOptions, 'mode'>, typeof PERMIT_OPTION_NAMES>,
   Unlisted<IdempotencyRunOptions, typeof IDEMPOTENCY_RUN_OPTION_NAMES>,
   Unlisted<IdempotencyOptions, typeof IDEMPOTENCY_OPTION_NAMES>,
-] extends [never, never, never, never, never, never, never, never]
+] extends [never, never, never, never, never, never, never, never, never]
   ? true
   : false = true;
 void allListed;

@@ -8,7 +8,7 @@ module.exports = async () => {
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const pid = Number(line);
     if (!pid) continue;
-    // A pid may have been reused since: only stop it while it is still a Redis or PostgreSQL
+    // A pid may have been reused since: only stop it while it is still a Redis, PostgreSQL or etcd
     // server (a PostgreSQL postmaster's children exit when it does).
     let command = '';
     try {
@@ -16,7 +16,8 @@ module.exports = async () => {
     } catch {
       continue;
     }
-    if (!command.includes('redis-') && !command.includes('postgres')) continue;
+    if (!command.includes('redis-') && !command.includes('postgres') && !command.includes('etcd'))
+      continue;
     try {
       process.kill(pid, 'SIGKILL');
     } catch {

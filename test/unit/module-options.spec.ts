@@ -105,7 +105,7 @@ describe('module options checked when the service starts', () => {
   it('names an unknown option and the valid option it most likely meant', () => {
     expect(bootError({ waitTimout: 5000 })).toBe(
       'Unknown DistributedLockModule option `waitTimout`: did you mean `waitTimeout`? Valid ' +
-        'options: redis, redlock, postgres, store, keyPrefix, ttl, waitTimeout, autoExtend, ' +
+        'options: redis, redlock, etcd, postgres, store, keyPrefix, ttl, waitTimeout, autoExtend, ' +
         'recheckInterval, reentrant, ' +
         'commandTimeout, syncReplicas, syncTimeout, evictionPolicy, idempotency.',
     );
