@@ -158,3 +158,31 @@ export async function startEtcdCluster(size = 1): Promise<EtcdCluster> {
   }
   return cluster;
 }
+
+export interface EtcdWorkerReport {
+  done: number;
+  fencing: number[];
+  lost: number;
+}
+
+/** Runs test/support/etcd-counter-worker.js: `iterations` increments of a counter in etcd. */
+export function runEtcdWorker(hosts: string[], iterations: number, args: string[] = []) {
+  return new Promise<EtcdWorkerReport>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [join(__dirname, 'etcd-counter-worker.js'), hosts.join(','), String(iterations), ...args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`worker exited with ${code}: ${err}`));
+      resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as EtcdWorkerReport);
+    });
+  });
+}
