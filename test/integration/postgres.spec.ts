@@ -155,7 +155,9 @@ describe('PostgreSQL store (real PostgreSQL server)', () => {
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'holder'`,
     );
     const lostAt = await lost;
-    expect(lostAt - acquiredAt).toBeLessThanOrEqual(1_500);
+    // Told by its lease end (a timer on a loaded machine may fire a little late).
+    expect(lostAt - acquiredAt).toBeLessThanOrEqual(1_500 + 250);
+    expect(lostAt).toBeLessThanOrEqual(lock.validUntil + 250);
     expect(lock.isHeld()).toBe(false);
     // The lease ended on the database too: another instance takes the lock.
     const next = await other.acquire('killed', { waitTimeout: 3_000 });

@@ -211,10 +211,10 @@ describe('Redlock across five independent masters (real redis-servers)', () => {
 
   it('releases on every master, the one that did not answer in time included', async () => {
     const slow = cluster.masters[2];
-    const store = createRedlockStore({ masters: cluster.urls, masterTimeout: 50 }, 1000);
+    const store = createRedlockStore({ masters: cluster.urls, masterTimeout: 100 }, 1000);
     try {
       const resource = lockResource('lock:', '', 'slow', 'x');
-      slow.proxy?.delay(150);
+      slow.proxy?.delay(300);
       const fence = await store.acquireFast(resource, 'tok', 3000);
       expect(typeof fence).toBe('number');
       // The slow master gets the key late, then the release behind it.
@@ -223,11 +223,11 @@ describe('Redlock across five independent masters (real redis-servers)', () => {
       await until(async () => (await keysOn(cluster, 'slow')).every((k) => k === 0));
 
       // A failed attempt (three masters too slow) gives back what the slow ones granted late.
-      for (const i of [0, 1, 2]) cluster.masters[i].proxy?.delay(150);
+      for (const i of [0, 1, 2]) cluster.masters[i].proxy?.delay(300);
       await expect(store.acquireFast(resource, 'tok2', 3000)).rejects.toBeInstanceOf(
         LockStoreUnavailableError,
       );
-      await new Promise((r) => setTimeout(r, 400));
+      await new Promise((r) => setTimeout(r, 900));
       expect(await keysOn(cluster, 'slow')).toEqual([0, 0, 0, 0, 0]);
     } finally {
       for (const m of cluster.masters) m.proxy?.delay(0);
@@ -248,7 +248,7 @@ describe('Redlock across five independent masters (real redis-servers)', () => {
       const elapsed = Date.now() - before;
       expect(elapsed).toBeGreaterThanOrEqual(100);
       // Valid until start + ttl − drift: what is left is the lease less the time taken.
-      expect(lock.validUntil - Date.now()).toBeLessThanOrEqual(1000 - elapsed + 5);
+      expect(lock.validUntil - Date.now()).toBeLessThanOrEqual(1000 - elapsed + 20);
       await lock.release();
 
       // 150 ms each way, twice (grant and fencing rounds) plus drift, is more than a 300 ms lease.
@@ -267,20 +267,21 @@ describe('Redlock across five independent masters (real redis-servers)', () => {
 
   it('keeps a lock whose renewals a majority confirms, with one master stopped', async () => {
     cluster.masters[4].pause();
-    const lock = await locks.acquire('renewed', { ttl: 300 });
-    await new Promise((r) => setTimeout(r, 800));
+    const lock = await locks.acquire('renewed', { ttl: 1_000 });
+    await new Promise((r) => setTimeout(r, 2_500));
     expect(lock.isHeld()).toBe(true);
     await lock.release();
   });
 
   it('loses a lock whose renewals no majority confirms, by its deadline: its signal aborts', async () => {
-    const lock = await locks.acquire('lost', { ttl: 400 });
+    // Long enough that each master's timeout (a twentieth of the lease) survives a loaded machine.
+    const lock = await locks.acquire('lost', { ttl: 2_000 });
     for (const i of [0, 2, 3]) cluster.masters[i].pause();
     const at = await new Promise<number>((resolve) =>
       lock.signal.addEventListener('abort', () => resolve(Date.now())),
     );
     expect(lock.signal.reason).toBeInstanceOf(LockLostError);
-    expect(at).toBeLessThanOrEqual(lock.validUntil + 50);
+    expect(at).toBeLessThanOrEqual(lock.validUntil + 250);
     expect(lock.isHeld()).toBe(false);
   });
 

@@ -5,6 +5,8 @@ import type { LuaScript } from '../lock-scripts';
 
 /** Client states in which a command would only wait in ioredis' offline queue. */
 const DOWN_STATES = new Set(['reconnecting', 'close', 'end']);
+/** A connection being opened for the first time. */
+const OPENING_STATES = new Set(['connecting', 'connect']);
 
 function isNoScript(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('NOSCRIPT');
@@ -62,6 +64,31 @@ export class RedlockMaster {
         signal,
         this.name,
       );
+    }
+  }
+
+  /** Whether the connection is open and ready for commands. */
+  isReady(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  /**
+   * Resolves once a connection still being opened (at start-up) is ready, or at `deadline`:
+   * its first round must not count the connect as the master's answer time.
+   */
+  async ready(deadline: number): Promise<void> {
+    if (!OPENING_STATES.has(this.client.status)) return;
+    let onReady: () => void = () => undefined;
+    const opened = new Promise<void>((resolve) => {
+      onReady = resolve;
+      this.client.on('ready', onReady);
+    });
+    try {
+      await settleBy(opened, deadline, undefined, this.name);
+    } catch {
+      // Still not ready: the round counts it as a missing vote.
+    } finally {
+      this.client.removeListener('ready', onReady);
     }
   }
 

@@ -4,8 +4,11 @@ import { leaseDrift } from '../../lock-handle';
 /** Redlock's defaults: the drift share of the Redlock paper, and the retry jitter in ms. */
 export const DEFAULT_DRIFT_FACTOR = 0.01;
 export const DEFAULT_RETRY_JITTER_MS = 50;
-/** A round never waits less for a master than this, however short the lease. */
-const MIN_MASTER_TIMEOUT_MS = 10;
+/**
+ * A round never waits less for a master than this, however short the lease: a busy event loop
+ * alone can delay an answer by tens of ms.
+ */
+const MIN_MASTER_TIMEOUT_MS = 50;
 /** By default a round waits for a master this share of the lease at most. */
 const MASTER_TIMEOUT_SHARE = 1 / 20;
 

@@ -114,6 +114,26 @@ export class RedlockStore implements LockStore {
    * Resolves the token; `null` when too many masters said the lock is held; rejects with a
    * `LockStoreUnavailableError` when no majority answered in time.
    */
+  /**
+   * At start-up, waits (within the command timeout) until a majority of the connections are
+   * open, so that the first round does not count connecting as answering late. A master that
+   * stays unreachable is a missing vote, as always.
+   */
+  private connected(): Promise<void> {
+    const opening = this.masters.filter((master) => !master.isReady());
+    if (this.masters.length - opening.length >= this.quorum) return Promise.resolve();
+    const deadline = monotonicNow() + this.timing.commandTimeout;
+    let ready = this.masters.length - opening.length;
+    return new Promise<void>((resolve) => {
+      const waits = opening.map((master) =>
+        master.ready(deadline).then(() => {
+          if (master.isReady() && ++ready >= this.quorum) resolve();
+        }),
+      );
+      void Promise.all(waits).then(() => resolve());
+    });
+  }
+
   private async take(
     resource: LockResource,
     token: string,
@@ -121,6 +141,7 @@ export class RedlockStore implements LockStore {
     bound?: CallBound,
   ): Promise<number | null> {
     this.assertOpen();
+    await this.connected();
     const start = monotonicNow();
     const validUntil = provenLeaseEnd(start, ttlMs);
     const px = leaseOnMasters(ttlMs, this.timing.driftFactor);
