@@ -16,4 +16,5 @@ export type {
   LockReleasedEvent,
   LockRenewalFailedEvent,
   LockStoreErrorEvent,
+  LeadershipEvent,
 } from './lock-event.interface';

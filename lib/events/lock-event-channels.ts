@@ -28,6 +28,7 @@ export const LOCK_EVENT_CHANNELS: {
   'idempotency-replayed': 'nestjs-distributed-lock:idempotency-replayed',
   'idempotency-rejected': 'nestjs-distributed-lock:idempotency-rejected',
   'idempotency-claim-lost': 'nestjs-distributed-lock:idempotency-claim-lost',
+  leadership: 'nestjs-distributed-lock:leadership',
 };
 
 // Held for the life of the process: Node 20 may collect a channel object nobody references.
@@ -40,6 +41,7 @@ const storeError = channel(LOCK_EVENT_CHANNELS['store-error']);
 const replayed = channel(LOCK_EVENT_CHANNELS['idempotency-replayed']);
 const rejected = channel(LOCK_EVENT_CHANNELS['idempotency-rejected']);
 const claimLost = channel(LOCK_EVENT_CHANNELS['idempotency-claim-lost']);
+const leadership = channel(LOCK_EVENT_CHANNELS.leadership);
 
 /** Every channel, for a listener of all events. */
 export const ALL_LOCK_EVENT_CHANNELS: readonly Channel[] = [
@@ -52,6 +54,7 @@ export const ALL_LOCK_EVENT_CHANNELS: readonly Channel[] = [
   replayed,
   rejected,
   claimLost,
+  leadership,
 ];
 
 /**
@@ -180,6 +183,17 @@ export function publishIdempotencyClaimLost(owner: object, fencingToken: number)
     type: 'idempotency-claim-lost',
     fencingToken,
   });
+}
+
+export function publishLeadership(
+  owner: object,
+  name: string,
+  leader: boolean,
+  reason: 'elected' | 'lost' | 'resigned',
+  fencingToken: number,
+): void {
+  if (!leadership.hasSubscribers) return;
+  send(leadership, owner, { type: 'leadership', name, leader, reason, fencingToken });
 }
 
 /** The store methods whose failures are published (the ones that talk to the store). */

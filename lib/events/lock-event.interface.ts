@@ -114,6 +114,19 @@ export interface IdempotencyClaimLostEvent {
   readonly fencingToken: number;
 }
 
+/** This instance became or stopped being the leader of `name` (`LeaderElection`). */
+export interface LeadershipEvent {
+  readonly type: 'leadership';
+  /** The leadership's name. */
+  readonly name: string;
+  /** Whether this instance leads from now on. */
+  readonly leader: boolean;
+  /** `'elected'`, `'lost'` (its lease could not be renewed or proven) or `'resigned'`. */
+  readonly reason: 'elected' | 'lost' | 'resigned';
+  /** The term's fencing token. */
+  readonly fencingToken: number;
+}
+
 /**
  * Everything `LockEvents.events$` emits; `type` is also the last part of the
  * `node:diagnostics_channel` channel name (`nestjs-distributed-lock:<type>`). No event carries
@@ -128,7 +141,8 @@ export type LockEvent =
   | LockStoreErrorEvent
   | IdempotencyReplayedEvent
   | IdempotencyRejectedEvent
-  | IdempotencyClaimLostEvent;
+  | IdempotencyClaimLostEvent
+  | LeadershipEvent;
 
 /** The `type` of a `LockEvent`. */
 export type LockEventType = LockEvent['type'];

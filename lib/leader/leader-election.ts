@@ -17,6 +17,7 @@ import type {
   LeadershipChangeReason,
   LeaderTerm,
 } from './leadership-change.interface';
+import { publishLeadership } from '../events/lock-event-channels';
 
 /** The reason on a term's signal when the leader resigned (`stop()`, shutdown). */
 export class LeadershipResignedError extends Error {
@@ -211,6 +212,7 @@ export class LeaderElection {
   }
 
   private emit(leader: boolean, reason: LeadershipChangeReason, fencingToken: number): void {
+    publishLeadership(this.locks, this.name, leader, reason, fencingToken);
     this.subject.next({ name: this.name, leader, reason, fencingToken });
   }
 }

@@ -7,8 +7,10 @@ import {
   LeaderElectionService,
   LeaderOnly,
   LeadershipChange,
+  LOCK_EVENT_CHANNELS,
   LockService,
 } from '../../lib';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { isFenceCounter } from '../support/fence-keys';
 import { killAllWorkers, spawnWorker, waitUntil, Worker } from '../support/spawn-worker';
 import { startTcpProxy, TcpProxy } from '../support/tcp-proxy';
@@ -163,6 +165,10 @@ describe('leader election', () => {
       await waitUntil(() => leaderCount() === 1, 'a leader is elected', 3_000);
       const changes: LeadershipChange[] = [];
       for (const app of apps) electionOf(app).changes.subscribe((c) => changes.push(c));
+      // The same changes go out on node:diagnostics_channel.
+      const published: unknown[] = [];
+      const onLeadership = (message: unknown) => published.push(message);
+      subscribe(LOCK_EVENT_CHANNELS.leadership, onLeadership);
 
       // stop(): resigns at once, so the next in line is elected without waiting for the lease.
       const first = apps.find((app) => electionOf(app).isLeader())!;
@@ -189,6 +195,8 @@ describe('leader election', () => {
         [false, 'resigned'],
         [true, 'elected'],
       ]);
+      unsubscribe(LOCK_EVENT_CHANNELS.leadership, onLeadership);
+      expect(published).toEqual(changes.map((c) => ({ type: 'leadership', ...c })));
       // Each term's fencing token is larger than the one before.
       const tokens = changes.filter((c) => c.leader).map((c) => c.fencingToken);
       expect(tokens[1]).toBeGreaterThan(tokens[0]);
