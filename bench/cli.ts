@@ -1,6 +1,6 @@
 import type { BenchOptions } from './scenario';
 
-export const ALL_SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8'];
+export const ALL_SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10', 'S11'];
 export const DEFAULT_S6_CYCLES = 1_000_000;
 
 export interface CliOptions extends BenchOptions {
@@ -14,7 +14,7 @@ export const USAGE = `npm run bench -- [--only S1,S8] [--quick] [--rounds N] [--
   --quick       short runs, fewer rounds, S6 50,000 cycles (for development)
   --rounds      interleaved rounds of every scenario (default: each scenario's own)
   --s6-cycles   cycles of the S6 memory run (default ${DEFAULT_S6_CYCLES}; env BENCH_S6_CYCLES)
-  --contenders  contender ids to include (default: all)`;
+  --contenders  contender ids of S1-S8 to include (default: all; S9-S11 always run their own)`;
 
 function positiveInt(text: string | undefined, name: string): number {
   const value = Number(text);

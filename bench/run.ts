@@ -18,11 +18,12 @@ import { s5 } from './scenarios/s5-http';
 import { s6 } from './scenarios/s6-memory';
 import { s7 } from './scenarios/s7-cluster';
 import { s8 } from './scenarios/s8-idempotent';
+import { s10, s11, s9 } from './scenarios/s9-stores';
 import { evaluateTargets, targetsMarkdown } from './targets';
 
-const SCENARIOS: Scenario[] = [s1, s2, s3, s4, s5, s6, s7, s8];
+const SCENARIOS: Scenario[] = [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11];
 /** Whatever happens, the bench stops by itself. */
-const HARD_LIMIT_MS = 10 * 60 * 1000;
+const HARD_LIMIT_MS = 12 * 60 * 1000;
 const RESULTS_DIR = join(__dirname, '..', '..', 'bench', 'results');
 
 function log(message: string): void {

@@ -262,6 +262,37 @@ export function evaluateTargets(reports: Map<string, ScenarioReport>): Check[] {
           },
     );
   }
+  const s9 = reports.get('S9');
+  if (s9) {
+    for (const peer of ['rl-redlock5', 'rl-sesamecare']) {
+      checks.push(
+        ratioCheck(
+          s9,
+          's1.cyclesPerSec',
+          'rl-lib',
+          peer,
+          1,
+          `S9 Redlock S1 cycles/s ≥ ${row(s9, peer)?.name ?? peer}`,
+          'cycles/s',
+        ),
+      );
+    }
+  }
+  for (const [id, libId] of [
+    ['S9', 'rl-lib'],
+    ['S10', 'pg-lib'],
+    ['S11', 'etcd-lib'],
+  ]) {
+    const report = reports.get(id);
+    if (!report) continue;
+    const target = `${id} S4 no lost updates`;
+    const lost = row(report, libId)?.values['s4.lostUpdates'];
+    checks.push(
+      lost === undefined
+        ? { target, measured: 'not measured', pass: undefined }
+        : { target, measured: `${formatNumber(lost, 0)} lost`, pass: lost === 0 },
+    );
+  }
   return checks;
 }
 

@@ -29,20 +29,23 @@ export function retriesFor(waitMs: number): number {
 
 export const REDLOCK_SETTINGS = `single client; retryDelay ${PEER_RETRY_DELAY_MS} ms, retryJitter ${PEER_RETRY_JITTER_MS} ms (package defaults 200/100 ms), retryCount = wait / retryDelay; lease ${LEASE_MS / 1000} s, no renewal (acquire/release API)`;
 
-/** A redlock-v5-shaped contender over one ioredis client. */
+/**
+ * A redlock-v5-shaped contender over one ioredis client per master: `setup` takes one URL, or
+ * several separated by commas (S9: five independent masters).
+ */
 export function redlockV5Like(
-  meta: Pick<Contender, 'id' | 'name' | 'version'>,
+  meta: Pick<Contender, 'id' | 'name' | 'version'> & { settings?: string },
   load: () => Promise<RedlockV5Constructor>,
 ): Contender {
-  let client: Redis | undefined;
+  let clients: Redis[] = [];
   let redlock: RedlockV5Api | undefined;
   return {
-    ...meta,
     settings: REDLOCK_SETTINGS,
+    ...meta,
     async setup(url) {
       const Redlock = await load();
-      client = new Redis(url);
-      redlock = new Redlock([client], {
+      clients = url.split(',').map((u) => new Redis(u));
+      redlock = new Redlock(clients, {
         retryCount: 0,
         retryDelay: PEER_RETRY_DELAY_MS,
         retryJitter: PEER_RETRY_JITTER_MS,
@@ -62,8 +65,8 @@ export function redlockV5Like(
       }
     },
     async close() {
-      await client?.quit();
-      client = undefined;
+      await Promise.all(clients.map((c) => c.quit()));
+      clients = [];
       redlock = undefined;
     },
   };

@@ -1,6 +1,14 @@
 /** Parent → worker. */
 export type ToWorker =
-  { type: 'run'; contenderId: string; tag: string; durationMs: number } | { type: 'exit' };
+  | {
+      type: 'run';
+      contenderId: string;
+      tag: string;
+      durationMs: number;
+      /** How long a caller waits for the lock (default `CONTENDED_WAIT_MS`). */
+      waitMs?: number;
+    }
+  | { type: 'exit' };
 
 /** Worker → parent. */
 export type FromWorker =

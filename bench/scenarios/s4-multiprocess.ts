@@ -1,6 +1,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 import type { Contender } from '../contenders/contender';
 import { interleave } from '../interleave';
 import type { BenchContext, Scenario, ScenarioReport } from '../scenario';
@@ -9,8 +10,8 @@ import { now } from '../stats';
 import { CONTENDED_WAIT_MS, HOLD_MS } from './s3-contended';
 import { counterKey, type FromWorker, type ToWorker } from './s4-messages';
 
-const WORKERS = 4;
-const CALLERS_PER_WORKER = 4;
+export const WORKERS = 4;
+export const CALLERS_PER_WORKER = 4;
 
 /** Resolves the next message of `worker`; rejects if it exits first. */
 function nextMessage(worker: ChildProcess): Promise<FromWorker> {
@@ -28,9 +29,15 @@ function nextMessage(worker: ChildProcess): Promise<FromWorker> {
   });
 }
 
-async function startWorkers(url: string, ids: string[]): Promise<ChildProcess[]> {
+/** `storeUrl`: what the contenders are set up with, when not the counter's Redis `url`. */
+export async function startWorkers(
+  url: string,
+  ids: string[],
+  storeUrl?: string,
+): Promise<ChildProcess[]> {
+  const args = [url, String(CALLERS_PER_WORKER), ids.join(','), ...(storeUrl ? [storeUrl] : [])];
   const workers = Array.from({ length: WORKERS }, () =>
-    fork(join(__dirname, 's4-worker.js'), [url, String(CALLERS_PER_WORKER), ids.join(',')], {
+    fork(join(__dirname, 's4-worker.js'), args, {
       execArgv: [],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),
@@ -44,7 +51,7 @@ async function startWorkers(url: string, ids: string[]): Promise<ChildProcess[]>
   return workers;
 }
 
-async function stopWorkers(workers: ChildProcess[]): Promise<void> {
+export async function stopWorkers(workers: ChildProcess[]): Promise<void> {
   await Promise.all(
     workers.map(async (worker) => {
       if (worker.exitCode !== null || worker.signalCode !== null) return;
@@ -57,18 +64,30 @@ async function stopWorkers(workers: ChildProcess[]): Promise<void> {
   );
 }
 
-async function multiProcessRun(
+/**
+ * `servers`: the Redis servers whose work is measured (none for the stores without Redis);
+ * `waitMs`: how long a caller waits for the lock before counting a failure.
+ */
+export async function multiProcessRun(
   ctx: BenchContext,
   workers: ChildProcess[],
   contender: Contender,
   tag: string,
   durationMs: number,
+  servers: readonly Redis[] = [ctx.redis.admin],
+  waitMs = CONTENDED_WAIT_MS,
 ) {
-  const redis = await measureRedis([ctx.redis.admin]);
+  const redis = await measureRedis(servers);
   const start = now();
   const results = workers.map(nextMessage);
   for (const worker of workers) {
-    worker.send({ type: 'run', contenderId: contender.id, tag, durationMs } satisfies ToWorker);
+    worker.send({
+      type: 'run',
+      contenderId: contender.id,
+      tag,
+      durationMs,
+      waitMs,
+    } satisfies ToWorker);
   }
   let acquisitions = 0;
   let failures = 0;

@@ -17,13 +17,14 @@ async function runCallers(
   tag: string,
   callers: number,
   durationMs: number,
+  waitMs: number,
 ): Promise<{ acquisitions: number; failures: number }> {
   let acquisitions = 0;
   let failures = 0;
   const deadline = Date.now() + durationMs;
   const caller = async (): Promise<void> => {
     while (Date.now() < deadline) {
-      const release = await contender.acquire(lockKey(tag), CONTENDED_WAIT_MS);
+      const release = await contender.acquire(lockKey(tag), waitMs);
       if (!release) {
         failures++;
         continue;
@@ -40,14 +41,15 @@ async function runCallers(
 }
 
 async function main(): Promise<void> {
-  const [url, callersText, idsText] = process.argv.slice(2);
+  // `storeUrl`: where the contenders' locks live when that is not the counter's Redis (S9-S11).
+  const [url, callersText, idsText, storeUrl] = process.argv.slice(2);
   const callers = Number(callersText);
   const contenders = new Map<string, Contender>();
   const setupErrors: Record<string, string> = {};
   for (const id of idsText.split(',')) {
     const contender = createContender(id);
     try {
-      await contender.setup(url);
+      await contender.setup(storeUrl ?? url);
       contenders.set(id, contender);
     } catch (err) {
       setupErrors[id] = err instanceof Error ? err.message : String(err);
@@ -66,7 +68,14 @@ async function main(): Promise<void> {
       send({ type: 'result', acquisitions: 0, failures: 0, error: 'not set up in worker' });
       return;
     }
-    runCallers(redis, contender, message.tag, callers, message.durationMs).then(
+    runCallers(
+      redis,
+      contender,
+      message.tag,
+      callers,
+      message.durationMs,
+      message.waitMs ?? CONTENDED_WAIT_MS,
+    ).then(
       (result) => send({ type: 'result', ...result }),
       (err: unknown) =>
         send({
