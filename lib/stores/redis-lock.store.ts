@@ -6,7 +6,7 @@ import type {
   RedisClientLike,
   RedisSubscriberLike,
 } from '../interfaces/distributed-lock-module-options.interface';
-import { boundReachedError, CallBound } from './call-bound';
+import { boundReachedError, CallBound, settleWithin } from './call-bound';
 import type { LockResource } from './lock-resource';
 import {
   ACQUIRE_SCRIPT,
@@ -514,37 +514,12 @@ export class RedisLockStore implements LockStore {
     bound: CallBound,
     describe: () => string = () => 'no reply from Redis',
   ): Promise<T> {
-    const { deadline, signal } = bound;
-    if (signal?.aborted) {
-      promise.catch(() => undefined);
-      return Promise.reject(signal.reason);
-    }
-    return new Promise<T>((resolve, reject) => {
-      const settle = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onAbort = (): void => {
-        settle();
-        reject(signal?.reason);
-      };
-      const budget = Math.max(0, deadline - monotonicNow());
-      const timer = setTimeout(() => {
-        settle();
-        reject(new BoundReached(`${describe()} within ${Math.round(budget)} ms`));
-      }, budget);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      promise.then(
-        (value) => {
-          settle();
-          resolve(value);
-        },
-        (err: unknown) => {
-          settle();
-          reject(err);
-        },
-      );
-    });
+    return settleWithin(
+      promise,
+      bound.deadline,
+      bound.signal,
+      (budget) => new BoundReached(`${describe()} within ${Math.round(budget)} ms`),
+    );
   }
 }
 

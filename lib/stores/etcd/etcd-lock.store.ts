@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { monotonicNow } from '../../clock';
 import { LockStoreUnavailableError } from '../../errors/lock-store-unavailable.error';
-import { boundReachedError, CallBound } from '../call-bound';
+import { boundReachedError, CallBound, settleWithin } from '../call-bound';
 import type { LockResource } from '../lock-resource';
 import type {
   AcquireMiss,
@@ -541,32 +541,13 @@ export class EtcdLockStore implements LockStore {
     const byBound = bound !== undefined && bound.deadline < own;
     const limit = byBound ? bound.deadline : own;
     const ms = Math.max(1, Math.ceil(limit - now));
-    return new Promise<T>((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onAbort = (): void => {
-        done();
-        reject(signal?.reason);
-      };
-      const timer = setTimeout(() => {
-        done();
-        const message = ETCD_MESSAGES.timedOut('a call', ms);
-        reject(
-          new LockStoreUnavailableError(byBound ? boundReachedError(message) : new Error(message)),
-        );
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      run({ deadline: new Date(Date.now() + ms) }).then(
-        (value) => {
-          done();
-          resolve(value);
-        },
-        (err: unknown) => {
-          done();
-          reject(new LockStoreUnavailableError(err));
-        },
+    const sent = run({ deadline: new Date(Date.now() + ms) }).catch((err: unknown) => {
+      throw new LockStoreUnavailableError(err);
+    });
+    return settleWithin(sent, now + ms, signal, () => {
+      const message = ETCD_MESSAGES.timedOut('a call', ms);
+      return new LockStoreUnavailableError(
+        byBound ? boundReachedError(message) : new Error(message),
       );
     });
   }

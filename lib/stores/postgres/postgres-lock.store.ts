@@ -1,7 +1,7 @@
 import { monotonicNow } from '../../clock';
 import { RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MIN_MS } from '../../distributed-lock.constants';
 import { LockStoreUnavailableError } from '../../errors/lock-store-unavailable.error';
-import { boundReachedError, CallBound } from '../call-bound';
+import { boundReachedError, CallBound, settleWithin } from '../call-bound';
 import type { LockResource } from '../lock-resource';
 import type {
   AcquireMiss,
@@ -376,37 +376,12 @@ export class PostgresLockStore implements LockStore {
 
   /** `promise`, or a rejection when the bound's deadline passes or its signal aborts. */
   private within<T>(promise: Promise<T>, bound: CallBound): Promise<T> {
-    const { deadline, signal } = bound;
-    if (signal?.aborted) {
-      promise.catch(() => undefined);
-      return Promise.reject(signal.reason);
-    }
-    return new Promise<T>((resolve, reject) => {
-      const settle = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onAbort = (): void => {
-        settle();
-        reject(signal?.reason);
-      };
-      const budget = Math.max(0, deadline - monotonicNow());
-      const timer = setTimeout(() => {
-        settle();
-        reject(new BoundReached(`no reply from PostgreSQL within ${Math.round(budget)} ms`));
-      }, budget);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      promise.then(
-        (value) => {
-          settle();
-          resolve(value);
-        },
-        (err: unknown) => {
-          settle();
-          reject(err);
-        },
-      );
-    });
+    return settleWithin(
+      promise,
+      bound.deadline,
+      bound.signal,
+      (budget) => new BoundReached(`no reply from PostgreSQL within ${Math.round(budget)} ms`),
+    );
   }
 }
 

@@ -1,6 +1,5 @@
-import { monotonicNow } from '../../clock';
 import type { RedisClientLike } from '../../interfaces/distributed-lock-module-options.interface';
-import { boundReachedError } from '../call-bound';
+import { boundReachedError, settleWithin } from '../call-bound';
 import type { LuaScript } from '../lock-scripts';
 
 /** Client states in which a command would only wait in ioredis' offline queue. */
@@ -135,36 +134,7 @@ export function settleBy<T>(
   signal: AbortSignal | undefined,
   who: string,
 ): Promise<T> {
-  if (signal?.aborted) {
-    promise.catch(() => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const budget = Math.max(0, deadline - monotonicNow());
-    const settle = (): void => {
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const onAbort = (): void => {
-      settle();
-      reject(signal?.reason);
-    };
-    const timer = Number.isFinite(budget)
-      ? setTimeout(() => {
-          settle();
-          reject(boundReachedError(`no reply from ${who} within ${Math.round(budget)} ms`));
-        }, budget)
-      : undefined;
-    signal?.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        settle();
-        resolve(value);
-      },
-      (err: unknown) => {
-        settle();
-        reject(err);
-      },
-    );
-  });
+  return settleWithin(promise, deadline, signal, (budget) =>
+    boundReachedError(`no reply from ${who} within ${Math.round(budget)} ms`),
+  );
 }
