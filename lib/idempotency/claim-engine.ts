@@ -74,7 +74,12 @@ export class ActiveClaim {
     } catch (err) {
       const until = this.lock.releaseInfo.storeLeaseEnd + commandTimeout;
       this.lock.releasedInStore();
-      this.deps.retries.run(send, until, true);
+      // Repeated until it lands; when others wait by then, the full release hands it over
+      // (the handle no longer does: it counts as released here).
+      const sendInBackground = async (): Promise<void> => {
+        if ((await send()) === 'handoff') await store.release(resource, token, true, this.bound());
+      };
+      this.deps.retries.run(sendInBackground, until, true);
       throw err;
     }
     if (reply === 'handoff') {
